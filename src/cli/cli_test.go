@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// runMain runs Main in this process with the given stdin.
+func runMain(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(Env{Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Version: "1.2.3"})
+	return out.String(), errb.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s:\n%s", name, path, got)
+	}
+}
+
+func TestScoreGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"score_lines_csv", []string{"score", "testdata/sample_cmdlines.txt"}},
+		{"score_lines_json_explain", []string{"score", "--format", "json", "--explain", "testdata/sample_cmdlines.txt"}},
+		{"score_jsonl_rules_only", []string{"score", "--model", "none", "testdata/labelled.jsonl"}},
+		{"score_csv_passthrough", []string{"score", "--rules", "none", "--prefix", "x_", "testdata/processes.csv"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := runMain(t, "", tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+}
+
+func TestScoreStdinAndErrors(t *testing.T) {
+	out, _, code := runMain(t, "net user bob pw /add\r\n", "score", "--format", "json")
+	var rec map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec["user_creation"] != 1.0 || rec["cmdline"] != "net user bob pw /add" {
+		t.Errorf("stdin: exit %d, %s", code, out)
+	}
+	// A broken JSON line is reported with file and line; the others are scored.
+	out, stderr, code := runMain(t, "{\"cmdline\":\"a\"}\n{oops\n{\"cmdline\":\"b\"}\n", "score", "--input", "jsonl")
+	if code != 1 || !strings.Contains(stderr, "-:2: invalid JSON") || strings.Count(out, "\n") != 3 {
+		t.Errorf("bad line: exit %d, stderr %q, out %q", code, stderr, out)
+	}
+	for _, args := range [][]string{
+		{"score", "--model", "nope"}, {"score", "--format", "xml"}, {"score", "--bogus"}, {"nonsense"},
+	} {
+		if _, stderr, code := runMain(t, "", args...); code != 2 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if _, _, code := runMain(t, "", "score", "no/such/file"); code != 1 {
+		t.Errorf("missing file: exit %d", code)
+	}
+}
+
+func TestVersionAndSniff(t *testing.T) {
+	if out, _, code := runMain(t, "", "version"); out != "scorecmdline 1.2.3\n" || code != 0 {
+		t.Errorf("version: %q %d", out, code)
+	}
+	if out, stderr, code := runMain(t, "hello"); code != 2 || out != "" || !strings.Contains(stderr, "neither") {
+		t.Errorf("unknown stdin: %q %q %d", out, stderr, code)
+	}
+	if out, _, code := runMain(t, ""); code != 0 || out != "" {
+		t.Errorf("empty stdin: %q %d", out, code)
+	}
+	for in, want := range map[string]face{
+		"chunked 1.0,2,0\n{}": faceSearch, "<input>": faceModinput, "\ufeff<input>": faceModinput,
+		"\xff\xfe<\x00": faceModinput, "  \n<input>": faceModinput, "{": faceUnknown, "": faceEmpty,
+	} {
+		if got := sniff(bufioReader(in)); got != want {
+			t.Errorf("sniff(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestEval checks eval's counts on a fixture whose answers are known: rules
+// catch certutil and vssadmin (with a wscript parent), the model catches
+// the PowerShell loader, nothing catches whoami; reg add fires on a benign line.
+func TestEval(t *testing.T) {
+	out, stderr, code := runMain(t, "", "eval", "--json", "testdata/labelled.jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	all := rep.All
+	if all.Rows != 8 || all.Malicious != 4 || all.Benign != 4 {
+		t.Fatalf("counts %+v", all)
+	}
+	m, p := all.Model, all.Packs["sentinel_cmd"]
+	if m.Alerts != 1 || m.TP != 1 || *m.TPR != 0.25 || *m.FPR != 0 {
+		t.Errorf("model %+v", *m)
+	}
+	if p.Alerts != 3 || p.TP != 2 || p.FP != 1 || *p.TPR != 0.5 || *p.FPR != 0.25 {
+		t.Errorf("pack %+v", p)
+	}
+	if c := all.Combined; c.TP != 3 || c.FP != 1 {
+		t.Errorf("combined %+v", c)
+	}
+	// Every benign line and two malicious ones score the bare intercept; the
+	// loader scores above it and certutil (http: -0.49) below: AUC
+	// (0 + 0.5 + 1 + 0.5) / 4, and at 1% FPR only the loader passes.
+	if all.AUC == nil || *all.AUC != 0.5 || all.TPRAt1FPR == nil || *all.TPRAt1FPR != 0.25 {
+		t.Errorf("AUC %v TPR@1%%FPR %v", all.AUC, all.TPRAt1FPR)
+	}
+	table, _, _ := runMain(t, "", "eval", "testdata/labelled.jsonl")
+	golden(t, "eval_table", table)
+}
+
+func TestAUC(t *testing.T) {
+	labels := []bool{true, true, false, false, true, false}
+	scores := []float64{0.9, 0.4, 0.4, 0.1, 0.8, 0.7}
+	// Positives 0.9, 0.8, 0.4 vs negatives 0.7, 0.4, 0.1: 3+2+... pairs:
+	// 0.9 beats 3, 0.8 beats 3, 0.4 beats 1 and ties 1 -> (3+3+1.5)/9.
+	if got := *auc(labels, scores); got != 7.5/9 {
+		t.Errorf("auc %v, want %v", got, 7.5/9)
+	}
+	// 1% of 3 negatives allows none above the threshold: t = 0.7, TPR 2/3.
+	if got := *tprAtFPR(labels, scores, 0.01); got != 2.0/3 {
+		t.Errorf("tpr@1%%fpr %v", got)
+	}
+	if auc([]bool{true}, []float64{1}) != nil {
+		t.Error("AUC without negatives")
+	}
+}
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

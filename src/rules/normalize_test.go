@@ -1,0 +1,144 @@
+package rules
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+var normalizeTests = []struct{ in, want string }{
+	{"", ""},
+	{"   ", ""},
+	{"CertUtil -URLCache", "certutil -urlcache"},
+	{"cer^tu^til", "certutil"},
+	{`c"er"tutil`, "certutil"},
+	{`"C:\Program Files\x.exe" -a`, `c:\program files\x -a`},
+	{"a    b\t\tc", "a b c"},
+	{"  lead and trail  ", "lead and trail"},
+	{"a \r\n b", "a\nb"},
+	{"a\n\n\nb", "a\nb"},
+	{"echo|set /p=x", "echo | set /p=x"},
+	{"a&&b||c", "a && b || c"},
+	{"cmd > nul 2>&1", "cmd > nul 2 >& 1"},
+	{"a ^| b", "a | b"},
+	{"|a", "| a"},
+	{"a|", "a |"},
+	{"a |\nb", "a |\nb"},
+	{`C:\Windows\System32\certutil.exe -f`, `c:\windows\system32\certutil -f`},
+	{"x.exe.exe y", "x y"},
+	{"a.EXE|b", "a | b"},
+	{`\.exe .exe c:.exe`, `\.exe .exe c:.exe`},
+	{"x.exe\"x", "x.exex"},
+	{"x.ex^e", "x"},
+	{"\u2013a \u2014b \u2010c \u2011d \u2012e \u2015f \u2212g", "-a -b -c -d -e -f -g"},
+	{"\u2016 \u2209", "\u2016 \u2209"}, // neighbours of the dashes stay
+	{"\xe2^\x80\x93x", "-x"},
+	{"\xff\x00Ä", "\xff\x00Ä"},
+	{"%COMSPEC%", "%comspec%"},
+}
+
+func TestNormalize(t *testing.T) {
+	for _, tt := range normalizeTests {
+		got := string(Normalize(nil, []byte(tt.in)))
+		if got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if again := string(Normalize(nil, []byte(got))); again != got {
+			t.Errorf("Normalize(Normalize(%q)) = %q, not idempotent", tt.in, again)
+		}
+		if pre := string(Normalize([]byte("pre:"), []byte(tt.in))); pre != "pre:"+tt.want {
+			t.Errorf("Normalize(\"pre:\", %q) = %q", tt.in, pre)
+		}
+	}
+}
+
+// TestNormalizeTracking checks the soft boundaries and separators the
+// matcher relies on.
+func TestNormalizeTracking(t *testing.T) {
+	tests := []struct {
+		in         string
+		soft, seps []int32
+	}{
+		{`c"er"tutil`, []int32{1, 3}, nil},
+		{`a^b`, []int32{1}, nil},
+		{`a & b | c && d || e`, nil, []int32{2, 6, 10, 15}},
+		{"a\nb", nil, []int32{1}},
+		{"a 2>&1 b", nil, nil},
+		{`x.ex"e y`, nil, nil}, // the mark went with the ".exe"
+	}
+	for _, tt := range tests {
+		n := normalizer{track: true}
+		n.run([]byte(tt.in))
+		if !slices.Equal(n.soft, tt.soft) || !slices.Equal(n.seps, tt.seps) {
+			t.Errorf("normalize(%q) = %q soft %v seps %v, want soft %v seps %v", tt.in, n.out, n.soft, n.seps, tt.soft, tt.seps)
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, tt := range normalizeTests {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got := Normalize(nil, in)
+		if again := Normalize(nil, got); !bytes.Equal(again, got) {
+			t.Fatalf("not idempotent: %q -> %q -> %q", in, got, again)
+		}
+		if bytes.ContainsAny(got, "^\"\t\r") || bytes.HasPrefix(got, []byte(" ")) || bytes.HasSuffix(got, []byte(" ")) || bytes.Contains(got, []byte("  ")) {
+			t.Fatalf("Normalize(%q) = %q keeps what it removes", in, got)
+		}
+		n := normalizer{track: true}
+		n.run(in)
+		if !bytes.Equal(n.out, got) {
+			t.Fatalf("tracking changes the result: %q vs %q", n.out, got)
+		}
+		if !slices.IsSorted(n.soft) || !slices.IsSorted(n.seps) {
+			t.Fatalf("marks out of order: soft %v seps %v", n.soft, n.seps)
+		}
+		for _, p := range n.soft {
+			if p < 0 || int(p) > len(got) {
+				t.Fatalf("soft mark %d outside %q", p, got)
+			}
+		}
+		for _, p := range n.seps {
+			if p < 0 || int(p) >= len(got) || (got[p] != '&' && got[p] != '|' && got[p] != '\n') {
+				t.Fatalf("separator %d of %q is not one", p, got)
+			}
+		}
+	})
+}
+
+func TestNames(t *testing.T) {
+	tests := []struct{ in, program string }{
+		{`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`, "program"}, // unquoted: cmd.exe runs C:\Program
+		{`winword.exe`, "winword"},
+		{`"C:\Windows\System32\cmd.exe" /c dir`, "cmd"},
+		{`C:\Windows\System32\cmd.exe /c dir`, "cmd"},
+		{`cmd.exe/c dir`, "cmd"},
+		{`cmd,/c dir`, "cmd"},
+		{`c^m^d /c`, "cmd"},
+		{`  powershell.exe.exe -enc x`, "powershell"},
+		{`.exe`, ".exe"},
+		{``, ""},
+		{`cmd|more`, "cmd"},
+	}
+	for _, tt := range tests {
+		if got := string(appendProgram(nil, []byte(tt.in))); got != tt.program {
+			t.Errorf("appendProgram(%q) = %q, want %q", tt.in, got, tt.program)
+		}
+		if got := string(appendProgram([]byte("x"), []byte(tt.in))); got != "x"+tt.program {
+			t.Errorf("appendProgram(x, %q) = %q", tt.in, got)
+		}
+	}
+	for _, tt := range []struct{ in, want string }{
+		{`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`, "winword"},
+		{`"C:\x\EXCEL.EXE"`, "excel"},
+		{`/usr/bin/python3`, "python3"},
+		{`winword`, "winword"},
+		{`.exe`, ".exe"},
+	} {
+		if got := nameKey(tt.in); got != tt.want {
+			t.Errorf("nameKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,219 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Set is the compiled form of one or more packs. It is read-only once
+// compiled and may be shared by any number of Matchers and goroutines.
+type Set struct {
+	rules []*Rule
+	flags []string
+
+	ac      *automaton
+	pieces  []pieceInfo
+	phrases []phraseInfo
+	checks  []ruleCheck // parallel to rules
+
+	byProgram map[string][]int32 // program name -> rules with that process_name
+	byParent  map[string][]int32 // parent name -> rules with that parent
+	always    []int32            // rules no phrase or name can trigger (regex only)
+}
+
+// pieceInfo describes one distinct piece of text the automaton looks for.
+type pieceInfo struct {
+	n          int32 // length in bytes
+	alnumStart bool  // must start on a word boundary
+	alnumEnd   bool  // must end on a word boundary
+	inGaps     bool  // part of a phrase with "...": occurrences are kept
+	phrases    []int32
+}
+
+type phraseInfo struct {
+	pieces   []int32
+	triggers []int32 // rules that may match once this phrase does (any, all)
+}
+
+// ruleCheck is what decides a rule once it is a candidate.
+type ruleCheck struct {
+	any, all, none []int32
+	programs       map[string]bool
+	parents        map[string]bool
+	re             *regexp.Regexp
+}
+
+// Compile joins packs into one Set. Rules keep the order of the packs and,
+// within a pack, the order of the file. Two rules of the same name are an
+// error (*PackError naming the later one).
+func Compile(packs ...*Pack) (*Set, error) {
+	s := &Set{}
+	b := setBuilder{s: s, pieceID: map[string]int32{}, phraseID: map[string]int32{}}
+	names := map[string]*Rule{}
+	flagSeen := map[string]bool{}
+	for _, p := range packs {
+		if p == nil {
+			return nil, errors.New("rules: Compile given a nil pack")
+		}
+		for _, r := range p.Rules {
+			fail := func(err error) (*Set, error) {
+				return nil, &PackError{File: p.File, Line: r.Line, Rule: r.Name, Err: err}
+			}
+			if r == nil {
+				return nil, &PackError{File: p.File, Err: errors.New("nil rule")}
+			}
+			if prev, ok := names[r.Name]; ok {
+				return fail(errAt("name", ErrDuplicateName, "%q is also a rule of pack %s (line %d)", r.Name, prev.Pack, prev.Line))
+			}
+			names[r.Name] = r
+			if err := b.add(r); err != nil {
+				return fail(err)
+			}
+			if r.Flag != "" && !flagSeen[r.Flag] {
+				flagSeen[r.Flag] = true
+				s.flags = append(s.flags, r.Flag)
+			}
+		}
+	}
+	needles := make([]string, len(b.needles))
+	copy(needles, b.needles)
+	if len(needles) > 0 {
+		s.ac = buildAutomaton(needles)
+	}
+	return s, nil
+}
+
+type setBuilder struct {
+	s        *Set
+	needles  []string
+	pieceID  map[string]int32
+	phraseID map[string]int32
+}
+
+// add compiles one rule. ParsePack has vetted rules from files already; the
+// checks here catch rules built by hand.
+func (b *setBuilder) add(r *Rule) error {
+	s := b.s
+	idx := int32(len(s.rules))
+	var c ruleCheck
+	trig := false
+	for _, list := range []struct {
+		key     string
+		phrases []string
+		dst     *[]int32
+		trigger bool
+	}{{"any", r.Any, &c.any, true}, {"all", r.All, &c.all, true}, {"none", r.None, &c.none, false}} {
+		for k, text := range list.phrases {
+			ph, err := parsePhrase(text)
+			if err != nil {
+				return fmt.Errorf("%s[%d]: %w", list.key, k, err)
+			}
+			id := b.phrase(ph)
+			*list.dst = append(*list.dst, id)
+			if list.trigger {
+				s.phrases[id].triggers = appendOnce(s.phrases[id].triggers, idx)
+				trig = true
+			}
+		}
+	}
+	names := func(key string, list []string, index *map[string][]int32) (map[string]bool, error) {
+		if len(list) == 0 {
+			return nil, nil
+		}
+		set := map[string]bool{}
+		for k, n := range list {
+			if err := checkName(n); err != nil {
+				return nil, fmt.Errorf("%s[%d]: %w", key, k, err)
+			}
+			key := nameKey(n)
+			if set[key] {
+				continue
+			}
+			set[key] = true
+			if *index == nil {
+				*index = map[string][]int32{}
+			}
+			(*index)[key] = append((*index)[key], idx)
+		}
+		trig = true
+		return set, nil
+	}
+	var err error
+	if c.programs, err = names("process_name", r.ProcessName, &s.byProgram); err != nil {
+		return err
+	}
+	if c.parents, err = names("parent", r.Parent, &s.byParent); err != nil {
+		return err
+	}
+	if r.Regex != "" {
+		if err := checkRegex(r.Regex); err != nil {
+			return err
+		}
+		c.re = regexp.MustCompile(r.Regex) // checked just above
+	}
+	if !trig {
+		if c.re == nil {
+			return errAt("any", ErrMissing, "the rule matches nothing: give any, all, process_name, parent or regex")
+		}
+		s.always = append(s.always, idx)
+	}
+	s.rules = append(s.rules, r)
+	s.checks = append(s.checks, c)
+	return nil
+}
+
+// phrase returns the id of a phrase, adding it and its pieces when new.
+func (b *setBuilder) phrase(ph phrase) int32 {
+	key := strings.Join(ph.pieces, "\x00")
+	if id, ok := b.phraseID[key]; ok {
+		return id
+	}
+	s := b.s
+	id := int32(len(s.phrases))
+	b.phraseID[key] = id
+	info := phraseInfo{}
+	for _, text := range ph.pieces {
+		pid, ok := b.pieceID[text]
+		if !ok {
+			pid = int32(len(s.pieces))
+			b.pieceID[text] = pid
+			b.needles = append(b.needles, text)
+			s.pieces = append(s.pieces, pieceInfo{
+				n:          int32(len(text)),
+				alnumStart: isAlnum(text[0]),
+				alnumEnd:   isAlnum(text[len(text)-1]),
+			})
+		}
+		if len(ph.pieces) > 1 {
+			s.pieces[pid].inGaps = true
+		}
+		s.pieces[pid].phrases = appendOnce(s.pieces[pid].phrases, id)
+		info.pieces = append(info.pieces, pid)
+	}
+	s.phrases = append(s.phrases, info)
+	return id
+}
+
+func appendOnce(list []int32, v int32) []int32 {
+	if n := len(list); n > 0 && list[n-1] == v {
+		return list
+	}
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
+}
+
+// Rules returns the rules of the set in order; Match reports indexes into it.
+func (s *Set) Rules() []*Rule { return s.rules }
+
+// Flags returns the distinct flag names of the rules, in rule order.
+func (s *Set) Flags() []string { return s.flags }

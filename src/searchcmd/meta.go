@@ -1,0 +1,144 @@
+package searchcmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+)
+
+// decodeMeta decodes a metadata object into out. Values are converted
+// weakly ("0" to a number, "false" to a bool) because splunkd versions
+// differ in how they type them; unknown keys are ignored.
+func decodeMeta(meta []byte, out any) error {
+	var m map[string]any
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return fmt.Errorf("%w: %v", ErrMetadata, err)
+	}
+	if m == nil {
+		return fmt.Errorf("%w: not a JSON object", ErrMetadata)
+	}
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		WeaklyTypedInput: true,
+		Result:           out,
+		TagName:          "mapstructure",
+	})
+	if err != nil {
+		return err
+	}
+	if err := dec.Decode(m); err != nil {
+		return fmt.Errorf("%w: %v", ErrMetadata, err)
+	}
+	return nil
+}
+
+func decodeGetinfo(meta []byte) (*Getinfo, error) {
+	req := new(Getinfo)
+	if err := decodeMeta(meta, req); err != nil {
+		return nil, err
+	}
+	req.SearchInfo.Search = unescape(req.SearchInfo.Search)
+	return req, nil
+}
+
+type executeRequest struct {
+	Action   string `mapstructure:"action"`
+	Finished bool   `mapstructure:"finished"`
+}
+
+func decodeExecute(meta []byte) (executeRequest, error) {
+	var req executeRequest
+	err := decodeMeta(meta, &req)
+	return req, err
+}
+
+// splitArgs fills Options and Positional from searchinfo.args, following
+// splunklib's convention: an item with "=" is name=value, split at the
+// first "=".
+func splitArgs(req *Getinfo) error {
+	req.Options = map[string]string{}
+	req.Positional = nil
+	for _, a := range req.SearchInfo.Args {
+		name, value, ok := strings.Cut(a, "=")
+		if !ok {
+			req.Positional = append(req.Positional, a)
+			continue
+		}
+		if _, dup := req.Options[name]; dup {
+			return fmt.Errorf("%w: %s", ErrDuplicateOption, name)
+		}
+		req.Options[name] = value
+	}
+	return nil
+}
+
+// unescape percent-decodes like Python's urllib.parse.unquote: malformed
+// escapes stay as they are and "+" is not a space. splunkd encodes the
+// search; splunklib recordings carry it already decoded, and decoding a
+// decoded search changes nothing unless it holds "%XX" text.
+func unescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if h, l := unhex(s[i+1]), unhex(s[i+2]); h >= 0 && l >= 0 {
+				b.WriteByte(byte(h<<4 | l))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// getinfoReply is the compact JSON answer to getinfo.
+func getinfoReply(p *Plan) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"streaming"`)
+	if len(p.Inputs) > 0 {
+		b.WriteString(`,"required_fields":`)
+		b.Write(marshal(p.Inputs))
+	}
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+// errorReply carries one ERROR message and finished:true. The getinfo
+// variant keeps the "type" a getinfo reply must have.
+func errorReply(text string, getinfo bool) []byte {
+	msg := `"inspector":{"messages":[["ERROR",` + string(marshal(text)) + `]]}`
+	if getinfo {
+		return []byte(`{"type":"streaming",` + msg + `,"finished":true}`)
+	}
+	return []byte(`{"finished":true,` + msg + `}`)
+}
+
+// marshal encodes v as compact JSON without HTML escaping. Strings that are
+// not valid UTF-8 get U+FFFD, as encoding/json does.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte(`null`) // unreachable for strings and string slices
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'})
+}
