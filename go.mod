@@ -2,6 +2,7 @@ module scorecmdline
 
 go 1.26
 
-require github.com/go-viper/mapstructure/v2 v2.5.0
-
-require github.com/BurntSushi/toml v1.6.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/go-viper/mapstructure/v2 v2.5.0
+)

@@ -32,15 +32,26 @@
 // consumed). Each poll re-globs the path:
 //   - a new identity under a known name (rename + create rotation) is a new
 //     file, read from its beginning; the renamed file stays open and is
-//     drained to its end, then closed once it has been idle for
-//     rotateGrace polls, and its final unterminated line, if any, is taken
-//     as a record then, since its writer has moved on;
+//     drained to its end, then closed once it has been idle for rotateGrace
+//     polls, its final unterminated line, if any, taken as a record then,
+//     since its writer has moved on;
+//   - a file renamed to another name the glob matches is the same file and
+//     is not read twice;
 //   - a file smaller than the consumed offset, or whose fingerprint changed,
 //     was truncated (or copy-truncated and rewritten) and is read again from
-//     its beginning;
-//   - after a restart a checkpointed file that no longer matches the glob is
-//     looked for by identity in its old directory, so a rotation while the
-//     input was down loses nothing as long as the rotated file stays there.
+//     its beginning; a rewrite that keeps the first KiB identical and is
+//     already longer than the old offset when the input looks cannot be
+//     told from an append;
+//   - a new file is entered in the checkpoint before anything is read from
+//     it, and after a restart a checkpointed file that no longer matches the
+//     glob is looked for by identity in its old directory, so a rotation
+//     while the input was stopped loses nothing as long as the rotated file
+//     stays in that directory. A file created and rotated away while the
+//     input is stopped (or between two polls) is never seen; a glob that
+//     also matches rotated names (sysmon.log*) closes that gap.
+//
+// Every matched file is kept open. Off Unix, files are identified by path
+// and fingerprint only.
 //
 // start=end applies only to a stanza's very first run (no checkpoint file
 // yet): the files present then are skipped to their last complete record.
@@ -49,14 +60,22 @@
 // # Checkpoints and the repeat window
 //
 // checkpoint_dir holds one JSON file per stanza (sanitised stanza name plus
-// a hash), listing each followed file's identity, offset and line number. It
-// is replaced atomically (temp file, fsync, rename, fsync of the directory)
-// and only after the events it covers have been written to stdout and
-// flushed. It is saved after every batch_size consumed records (default 500)
-// and at the end of every poll. So a crash (kill -9) at any moment loses no
-// record, and repeats at most the records consumed since the last save: at
-// most batch_size records per stanza, all from the moment just before the
-// crash. An event cut in half by the kill is part of that window.
+// a hash), listing each followed file's identity, fingerprint, offset and
+// line number. It is replaced atomically (temp file, fsync, rename, fsync
+// of the directory) and only after the events it covers have been written
+// to stdout and flushed. It is saved after every batch_size consumed
+// records (default 500) and at the end of every poll that consumed
+// anything. So a crash (kill -9) at any moment loses no record, and leaves
+// at most batch_size records sent but not covered by the checkpoint, all
+// sent just before the crash; those, and only those, are sent again after
+// the restart. An event cut in half by the kill is part of that window. If
+// the input is killed again before a later save covers them, the windows
+// of successive crashes add up until it completes a poll.
+//
+// If a checkpoint cannot be saved (disk full), the stanza stops reading
+// until a save succeeds, so the window stays bounded. An unreadable
+// checkpoint is renamed *.bad and the files are read from their start:
+// repeats rather than losses.
 //
 // # Logging
 //

@@ -21,7 +21,6 @@ func (l logger) log(level, format string, args ...any) {
 	io.WriteString(l.w, level+" "+msg+"\n")
 }
 
-func (l logger) debugf(format string, args ...any) { l.log("DEBUG", format, args...) }
 func (l logger) infof(format string, args ...any)  { l.log("INFO", format, args...) }
 func (l logger) warnf(format string, args ...any)  { l.log("WARN", format, args...) }
 func (l logger) errorf(format string, args ...any) { l.log("ERROR", format, args...) }

@@ -144,9 +144,11 @@ func (s *stanza) retire(ctx context.Context) {
 				continue
 			}
 		}
-		if _, err := s.consume(t, s.cfg.Params.BatchSize-s.pending, true); err != nil {
+		n, err := s.consume(t, s.cfg.Params.BatchSize-s.pending, true)
+		if err != nil {
 			s.log.warnf("%s: reading %s: %v", s.cfg.Name, t.path, err)
 		}
+		s.pending += n
 		s.log.infof("%s: closed %s (no longer matches path %s) at offset %d", s.cfg.Name, t.path, s.cfg.Params.Path, t.off)
 		t.f.Close()
 		s.dirty = true
@@ -432,6 +434,15 @@ func (s *stanza) badRecord(t *tracked, err *RecordError) {
 
 func (s *stanza) markBroken(t *tracked, err error) {
 	t.broken = err
+	// Fingerprint what is there now (beyond the offset) so that verify
+	// notices when the file is rewritten and gives it another chance.
+	if fi, serr := t.f.Stat(); serr == nil {
+		n := int(min(fi.Size(), fingerprintMax))
+		if sum, ok, ferr := fingerprint(t.f, n); ferr == nil && ok {
+			t.fpLen, t.fpHash = n, sum
+			s.dirty = true
+		}
+	}
 	s.log.errorf("%s: cannot read %s: %v; it is skipped until it is truncated or replaced", s.cfg.Name, t.path, err)
 }
 

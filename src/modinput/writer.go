@@ -57,7 +57,8 @@ func newEventMeta(stanza, index, host string) eventMeta {
 	m.head = appendXMLEscaped(m.head, stanza, true)
 	m.head = append(m.head, `" unbroken="1">`...)
 	m.tail = append(m.tail, "<sourcetype>"+Sourcetype+"</sourcetype>"...)
-	if index != "" {
+	// "default" is how inputs.conf names the default index, not an index.
+	if index != "" && index != "default" {
 		m.tail = append(m.tail, "<index>"...)
 		m.tail = appendXMLEscaped(m.tail, index, false)
 		m.tail = append(m.tail, "</index>"...)

@@ -1,5 +1,7 @@
 package rules
 
+import "slices"
+
 // Byte classes for normalization.
 const (
 	cWord    = iota // kept (ASCII upper case is lowered)
@@ -15,6 +17,15 @@ var lowerASCII = func() (t [256]byte) {
 	}
 	for c := 'A'; c <= 'Z'; c++ {
 		t[c] = byte(c + 'a' - 'A')
+	}
+	return t
+}()
+
+// plainWord marks the word bytes that need no more than lower-casing: all
+// but those that may end a Unicode dash.
+var plainWord = func() (t [256]bool) {
+	for i := range t {
+		t[i] = normClass[i] == cWord && (i < 0x90 || i > 0x95)
 	}
 	return t
 }()
@@ -45,9 +56,10 @@ var normClass = func() (t [256]uint8) {
 //   - the Unicode dashes U+2010 to U+2015 and U+2212 become "-".
 //
 // Other bytes, invalid UTF-8 and NUL included, are kept. Normalize is
-// idempotent. Matching also treats "/" and "-" as the same character, so
-// switches match whichever way they are written; Normalize leaves them as
-// they are so the result still reads like the original.
+// idempotent; dst must not overlap cmdline. Matching also treats "/" and "-"
+// as the same character, so switches match whichever way they are written;
+// Normalize leaves them as they are so the result still reads like the
+// original.
 func Normalize(dst, cmdline []byte) []byte {
 	n := normalizer{out: dst}
 	n.run(cmdline)
@@ -77,21 +89,26 @@ func (n *normalizer) run(in []byte) {
 	if n.track {
 		n.soft, n.seps = n.soft[:0], n.seps[:0]
 	}
+	n.out = slices.Grow(n.out, len(in)+len(in)/8) // operators may add spaces
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		switch normClass[c] {
 		case cWord:
 			if n.opStart < 0 && n.pend == 0 && n.wordStart >= 0 {
-				// Fast path: the rest of a word, which is most of a line.
+				// Fast path: the rest of a word, which is most of a line,
+				// written straight into the capacity grown above.
 				out := n.out
-				for ; i < len(in); i++ {
+				w := len(out)
+				out = out[:cap(out)]
+				for ; i < len(in) && w < len(out); i++ {
 					c = in[i]
-					if normClass[c] != cWord || c >= 0x90 && c <= 0x95 {
+					if !plainWord[c] {
 						break
 					}
-					out = append(out, lowerASCII[c])
+					out[w] = lowerASCII[c]
+					w++
 				}
-				n.out = out
+				n.out = out[:w]
 				if i == len(in) || normClass[in[i]] != cWord {
 					i-- // let the loop bring it back
 					continue
@@ -111,7 +128,7 @@ func (n *normalizer) run(in []byte) {
 				c += 'a' - 'A'
 			}
 			n.out = append(n.out, c)
-			if c >= 0x90 && c <= 0x95 || c == 0x92 {
+			if c >= 0x90 && c <= 0x95 { // may end a dash (U+2212 ends in 0x92)
 				n.dash()
 			}
 		case cSkip:

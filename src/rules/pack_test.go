@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -258,6 +259,9 @@ func TestCompileErrors(t *testing.T) {
 		{Rule{Name: "x", Regex: "("}, ErrBadRegex},
 		{Rule{Name: "x", Parent: []string{`a\b.exe`}}, ErrBadValue},
 		{Rule{Name: "x", None: []string{"a"}}, ErrMissing},
+		{Rule{Name: "X y", Any: []string{"a"}}, ErrBadValue},
+		{Rule{Name: "x", Any: []string{"a"}, Flag: "score"}, ErrBadFlag},
+		{Rule{Name: "x", Any: []string{"a"}, Risk: 101}, ErrBadValue},
 	}
 	for _, tt := range hand {
 		r := tt.rule
@@ -302,4 +306,58 @@ func FuzzParsePack(f *testing.F) {
 		}
 		s.NewMatcher().Match([]byte("cmd /c net user x /add"), []byte("winword.exe"))
 	})
+}
+
+// TestLayout: lines of rules, keys and elements, past the things that could
+// fool a line scan (text that looks like TOML inside strings and comments).
+func TestLayout(t *testing.T) {
+	src := `# [[rule]] in a comment
+[pack]
+description = """
+[[rule]]
+name = "fake"
+"""
+
+[[rule]]
+name = 'a' # [[rule]]
+description = "x = \"[[rule]]\""
+any = [
+  "one",   # 1
+  '''two
+three''',
+  "four", "five",
+]
+
+[[ rule ]]
+"name" = "b"
+parent = [ [ "nested" ], "x" ]
+`
+	l := scanLayout(src)
+	if want := []int{8, 18}; !slices.Equal(l.rules, want) {
+		t.Errorf("rules at %v, want %v", l.rules, want)
+	}
+	tests := []struct {
+		table string
+		idx   int
+		key   string
+		elem  int
+		want  int
+	}{
+		{"pack", -1, "description", -1, 3},
+		{"rule", 0, "name", -1, 9},
+		{"rule", 0, "description", -1, 10},
+		{"rule", 0, "any", 0, 12},
+		{"rule", 0, "any", 1, 13},
+		{"rule", 0, "any", 2, 15},
+		{"rule", 0, "any", 3, 15},
+		{"rule", 0, "any", 9, 11}, // no such element: the key's line
+		{"rule", 1, "name", -1, 19},
+		{"rule", 1, "parent", 1, 20},
+		{"rule", 1, "risk", -1, 18}, // no such key: the table's header
+	}
+	for _, tt := range tests {
+		if got := l.line(tt.table, tt.idx, tt.key, tt.elem); got != tt.want {
+			t.Errorf("line(%s #%d %s[%d]) = %d, want %d", tt.table, tt.idx, tt.key, tt.elem, got, tt.want)
+		}
+	}
 }

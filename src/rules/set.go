@@ -77,10 +77,8 @@ func Compile(packs ...*Pack) (*Set, error) {
 			}
 		}
 	}
-	needles := make([]string, len(b.needles))
-	copy(needles, b.needles)
-	if len(needles) > 0 {
-		s.ac = buildAutomaton(needles)
+	if len(b.needles) > 0 {
+		s.ac = buildAutomaton(b.needles)
 	}
 	return s, nil
 }
@@ -96,6 +94,14 @@ type setBuilder struct {
 // checks here catch rules built by hand.
 func (b *setBuilder) add(r *Rule) error {
 	s := b.s
+	switch {
+	case !identRE.MatchString(r.Name):
+		return errAt("name", ErrBadValue, "%q: use lower-case letters, digits and _, starting with a letter", r.Name)
+	case r.Flag != "" && (!identRE.MatchString(r.Flag) || reserved[r.Flag]):
+		return errAt("flag", ErrBadFlag, "%q cannot be an output field", r.Flag)
+	case r.Risk < 0 || r.Risk > 100:
+		return errAt("risk", ErrBadValue, "%d is outside 0 to 100", r.Risk)
+	}
 	idx := int32(len(s.rules))
 	var c ruleCheck
 	trig := false

@@ -503,6 +503,7 @@ func TestNoAllocPerRow(t *testing.T) {
 			return testing.AllocsPerRun(10, step)
 		}
 		small, large := allocs(10), allocs(5000)
+		t.Logf("%d workers: %v allocations per chunk of 10 rows, %v of 5000", workers, small, large)
 		if large > small || large > 40 {
 			t.Errorf("%d workers: %v allocations for 10 rows, %v for 5000", workers, small, large)
 		}
