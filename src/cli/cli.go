@@ -4,8 +4,9 @@
 //
 // How a run is told apart, in order:
 //  1. argv: `--scheme` and `--validate-arguments` are the modular input's
-//     (splunkd passes them); `score`, `eval`, `version` and `help` are the
-//     command line tools.
+//     (splunkd passes them); `search` is the search command with changed
+//     limits (commands.conf command.arg.N); `score`, `eval`, `version` and
+//     `help` are the command line tools.
 //  2. No arguments (how splunkd starts both a chunked command and a modular
 //     input): the first bytes of stdin decide. `chunked 1.0,` is the search
 //     protocol; `<` (after an optional BOM and white space) is the modular
@@ -45,6 +46,8 @@ func Main(env Env) int {
 			return 0
 		case "--validate-arguments":
 			return modinput.Validate(env.Stdin, env.Stdout, env.Stderr)
+		case "search":
+			return runSearchArgs(env, env.Args[1:])
 		case "score":
 			return runScore(env, env.Args[1:])
 		case "eval":
@@ -116,6 +119,7 @@ const usage = `scorecmdline scores Windows command lines for malicious content: 
 Usage:
   scorecmdline score [options] [FILE...]   score command lines from files or stdin
   scorecmdline eval [options] FILE...      detection quality on labelled JSON Lines
+  scorecmdline search [options]            the search command with other limits
   scorecmdline version                     print the version
   scorecmdline help                        this text
 

@@ -157,3 +157,37 @@ func TestAUC(t *testing.T) {
 }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "512MiB": 512 << 20, "2GiB": 2 << 30, "64k": 64 << 10, "3G": 3 << 30, "10b": 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "1TiB", "MiB", "1.5GiB", "99999999999999GiB"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
+
+// The search face with a smaller chunk limit refuses a larger chunk with a
+// message that names the limit's chunk and offset.
+func TestSearchLimits(t *testing.T) {
+	stream := getinfo() + execute(true, "process\n"+strings.Repeat("x", 2000)+"\n")
+	out, stderr, code := runMain(t, stream, "search", "--max-chunk-size=1KiB")
+	if code != 1 || !strings.Contains(out, "ERROR") || !strings.Contains(stderr, "chunk 2") {
+		t.Errorf("exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	out, stderr, code = runMain(t, stream, "search", "--max-field-size=100")
+	if code != 1 || !strings.Contains(out, "ERROR") {
+		t.Errorf("field limit: exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	if _, _, code := runMain(t, stream, "search", "--max-chunk-size=lots"); code != 2 {
+		t.Errorf("bad size accepted: exit %d", code)
+	}
+	out, _, code = runMain(t, stream, "search", "--workers=1")
+	if code != 0 || !strings.Contains(out, `{"finished":true}`) {
+		t.Errorf("workers=1: exit %d %q", code, out)
+	}
+}

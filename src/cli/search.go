@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"cmp"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"strconv"
+	"strings"
 
 	"scorecmdline/src/config"
 	"scorecmdline/src/score"
@@ -54,9 +60,64 @@ func searchPlan(eng *score.Engine) *searchcmd.Plan {
 	return p
 }
 
+// runSearchArgs is `scorecmdline search [flags]`: the search command with
+// its limits changed, for commands.conf `command.arg.N` settings such as
+// command.arg.1 = search, command.arg.2 = --max-chunk-size=2GiB.
+func runSearchArgs(env Env, args []string) int {
+	fs := flag.NewFlagSet("search", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var cfg searchcmd.Config
+	var chunkSize, fieldSize string
+	fs.StringVar(&chunkSize, "max-chunk-size", "1GiB", "largest request chunk (metadata + body) accepted")
+	fs.StringVar(&fieldSize, "max-field-size", "64MiB", "largest CSV field accepted")
+	fs.IntVar(&cfg.Workers, "workers", 0, "rows scored in parallel per chunk (default: the number of CPUs)")
+	lookups := fs.String("lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, "Usage: scorecmdline search [options]\n\nSpeaks the chunked search protocol on stdin/stdout, as without arguments, with other limits.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var err error
+	if cfg.MaxChunkSize, err = parseSize(chunkSize); err != nil {
+		fmt.Fprintf(env.Stderr, "ERROR scorecmdline search: --max-chunk-size: %v\n", err)
+		return 2
+	}
+	n, err := parseSize(fieldSize)
+	if err != nil || n > math.MaxInt32 {
+		fmt.Fprintf(env.Stderr, "ERROR scorecmdline search: --max-field-size: %v\n", cmp.Or(err, errors.New("at most 2GiB")))
+		return 2
+	}
+	cfg.MaxFieldSize = int(n)
+	return serveSearch(env, env.Stdin, *lookups, cfg)
+}
+
+// parseSize reads a byte count: a whole number with an optional unit
+// (KiB, MiB, GiB, or K, M, G, which mean the same powers of 1024).
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "KMGiBkmgib")
+	unit := strings.ToLower(strings.TrimPrefix(s, num))
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size such as 512MiB", s)
+	}
+	shift := map[string]int{"": 0, "b": 0, "k": 10, "kib": 10, "m": 20, "mib": 20, "g": 30, "gib": 30}
+	sh, ok := shift[unit]
+	if !ok || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("%q is not a positive size such as 512MiB", s)
+	}
+	return n << sh, nil
+}
+
 func runSearch(env Env, stdin io.Reader) int {
-	cmd := &searchCommand{lookups: config.Lookups("")}
-	err := searchcmd.Run(cmd, stdin, env.Stdout, searchcmd.Config{Log: env.Stderr})
+	return serveSearch(env, stdin, "", searchcmd.Config{})
+}
+
+func serveSearch(env Env, stdin io.Reader, lookups string, cfg searchcmd.Config) int {
+	cmd := &searchCommand{lookups: config.Lookups(lookups)}
+	cfg.Log = env.Stderr
+	err := searchcmd.Run(cmd, stdin, env.Stdout, cfg)
 	if err != nil {
 		// searchcmd has already sent the ERROR message to splunkd and logged it.
 		return 1

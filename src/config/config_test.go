@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -97,14 +98,30 @@ func TestLookupsOverlay(t *testing.T) {
 	}
 }
 
-func FuzzParseBool(f *testing.F) {
-	f.Add("true")
-	f.Fuzz(func(t *testing.T, s string) {
-		b, err := ParseBool(s)
+// FuzzDecode feeds arbitrary name=value arguments (separated by NUL) to
+// Decode: it must never panic, and every failure must be an *ArgError that
+// names one of the given options.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{"field=process", "explain=t\x00rules=a,b", "min_score=1e309", "n=9223372036854775808", "x=1", "explain=", "=v"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		args := map[string]string{}
+		for _, kv := range strings.Split(in, "\x00") {
+			k, v, _ := strings.Cut(kv, "=")
+			args[k] = v
+		}
+		var o opts
+		err := Decode(args, &o)
 		if err == nil {
-			if b2, _ := ParseBool(map[bool]string{true: "true", false: "false"}[b]); b2 != b {
-				t.Fatal("round trip")
-			}
+			return
+		}
+		var ae *ArgError
+		if !errors.As(err, &ae) {
+			t.Fatalf("untyped error %T: %v", err, err)
+		}
+		if v, ok := args[ae.Name]; !ok || v != ae.Value {
+			t.Fatalf("error names %s=%s, not one of the arguments", ae.Name, ae.Value)
 		}
 	})
 }

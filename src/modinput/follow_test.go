@@ -258,3 +258,23 @@ func TestIndexDefaultOmitted(t *testing.T) {
 		t.Errorf("tail %s", m.tail)
 	}
 }
+
+// TestEventsGolden runs the hand-made fixtures of every format through a
+// stanza and compares the event stream with testdata/events.xml.golden.
+func TestEventsGolden(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"sysmon_eid1.xml", "security_4688.xml", "otrf_style.jsonl", "defender.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, f), string(b))
+	}
+	h := newHarness(t, map[string]string{"path": filepath.Join(dir, "*"), "index": "main", "host": "collector"})
+	h.poll(1)
+	if h.s.stats != (stats{Records: 8, Events: 8, Alerts: h.s.stats.Alerts, Skipped: 2}) {
+		t.Errorf("stats %+v\n%s", h.s.stats, h.logs.String())
+	}
+	out := strings.ReplaceAll(h.out.String(), dir+"/", "$DIR/")
+	golden(t, "events.xml", []byte(out))
+}

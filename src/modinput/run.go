@@ -79,6 +79,9 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 				return 1
 			}
 			s.next = time.Now().Add(s.cfg.poll)
+			if s.busy {
+				s.next = time.Now()
+			}
 		}
 		next := stanzas[0].next
 		for _, s := range stanzas[1:] {

@@ -36,12 +36,17 @@ type stanza struct {
 	cmd  []byte
 	par  []byte
 
-	stats     stats
-	logged    stats
-	loggedAt  time.Time
-	next      time.Time
-	lastError string
+	stats    stats
+	logged   stats
+	loggedAt time.Time
+	next     time.Time
+	busy     bool // the last poll stopped at pollBudget with data left
 }
+
+// pollBudget bounds the records one poll consumes, so that a stanza with a
+// large backlog lets the other stanzas (and a shutdown) have their turn; a
+// busy stanza is polled again at once.
+const pollBudget = 50_000
 
 type stats struct {
 	Records, Events, Alerts, Skipped, Bad, Truncated, Rotated int64
@@ -86,7 +91,13 @@ func (s *stanza) poll(ctx context.Context) error {
 		s.verify(t)
 	}
 	batch := s.cfg.Params.BatchSize
+	s.busy = false
+	consumed := 0
 	for progressed := true; progressed && ctx.Err() == nil; {
+		if consumed >= pollBudget {
+			s.busy = true
+			break
+		}
 		progressed = false
 		for _, t := range s.files {
 			if ctx.Err() != nil || s.cpFailed {
@@ -101,6 +112,7 @@ func (s *stanza) poll(ctx context.Context) error {
 			}
 			if n > 0 {
 				progressed, t.gotData = true, true
+				consumed += n
 			}
 			if s.pending += n; s.pending >= batch {
 				if err := s.commit(); err != nil {
@@ -125,7 +137,7 @@ func (s *stanza) poll(ctx context.Context) error {
 func (s *stanza) retire(ctx context.Context) {
 	kept := s.files[:0]
 	for _, t := range s.files {
-		if !t.gone || ctx.Err() != nil || s.cpFailed {
+		if !t.gone || ctx.Err() != nil || s.cpFailed || s.busy {
 			kept = append(kept, t)
 			continue
 		}
@@ -149,6 +161,10 @@ func (s *stanza) retire(ctx context.Context) {
 			s.log.warnf("%s: reading %s: %v", s.cfg.Name, t.path, err)
 		}
 		s.pending += n
+		if fi, err := t.f.Stat(); err == nil && fi.Size() > t.off && t.broken == nil && t.format != FormatAuto {
+			kept = append(kept, t) // not drained within this batch: next poll
+			continue
+		}
 		s.log.infof("%s: closed %s (no longer matches path %s) at offset %d", s.cfg.Name, t.path, s.cfg.Params.Path, t.off)
 		t.f.Close()
 		s.dirty = true
