@@ -9,6 +9,12 @@ type Matcher struct {
 	s    *Set
 	norm normalizer
 
+	// The line is normalized only when something needs it: a phrase the
+	// filter lets through, a regex, or Normalized. raw keeps a copy so that
+	// Normalized does not depend on the caller's buffer.
+	raw      []byte
+	normDone bool
+
 	// Per-call state is marked with a generation number instead of being
 	// cleared, so a call costs what the line costs, not what the set costs.
 	gen       uint32
@@ -55,11 +61,12 @@ func (s *Set) NewMatcher() *Matcher {
 func (m *Matcher) Match(cmdline, parent []byte) []int {
 	s := m.s
 	m.nextGen()
-	m.norm.out = m.norm.out[:0]
-	m.norm.run(cmdline)
+	m.raw = append(m.raw[:0], cmdline...)
+	m.normDone = false
 	m.occ, m.seen, m.cand, m.hits = m.occ[:0], m.seen[:0], m.cand[:0], m.hits[:0]
 
-	if s.ac != nil {
+	if s.ac != nil && (s.filter == nil || s.filter.mayMatch(cmdline)) {
+		m.normalize()
 		m.scan(m.norm.out)
 	}
 	for _, p := range m.seen {
@@ -98,7 +105,19 @@ func (m *Matcher) Match(cmdline, parent []byte) []int {
 
 // Normalized returns the normalized command line of the last Match (see
 // Normalize). It is valid until the next call.
-func (m *Matcher) Normalized() []byte { return m.norm.out }
+func (m *Matcher) Normalized() []byte {
+	m.normalize()
+	return m.norm.out
+}
+
+// normalize normalizes the line of this call, once.
+func (m *Matcher) normalize() {
+	if !m.normDone {
+		m.norm.out = m.norm.out[:0]
+		m.norm.run(m.raw)
+		m.normDone = true
+	}
+}
 
 func (m *Matcher) nextGen() {
 	m.gen++
@@ -265,5 +284,9 @@ func (m *Matcher) decide(r int32) bool {
 	if c.parents != nil && !c.parents[string(m.parent)] {
 		return false
 	}
-	return c.re == nil || c.re.Match(m.norm.out)
+	if c.re == nil {
+		return true
+	}
+	m.normalize()
+	return c.re.Match(m.norm.out)
 }

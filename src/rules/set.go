@@ -14,6 +14,7 @@ type Set struct {
 	flags []string
 
 	ac      *automaton
+	filter  *wordFilter // nil when it cannot rule phrases out
 	pieces  []pieceInfo
 	phrases []phraseInfo
 	checks  []ruleCheck // parallel to rules
@@ -79,6 +80,7 @@ func Compile(packs ...*Pack) (*Set, error) {
 	}
 	if len(b.needles) > 0 {
 		s.ac = buildAutomaton(b.needles)
+		s.filter = buildFilter(b.needles, s.phrases)
 	}
 	return s, nil
 }
