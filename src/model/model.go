@@ -38,6 +38,7 @@ type Model struct {
 	Risk        int     // risk score of a model alert, for risk_score
 
 	table [tableSize]slot
+	maybe prefilter
 }
 
 // file is the TOML layout of lookups/<name>.model.toml.

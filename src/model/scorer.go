@@ -38,6 +38,7 @@ func (m *Model) buildTable() {
 		m.table[i].idx = -1
 	}
 	for i, kw := range m.Keywords {
+		m.maybe.add(kw)
 		h := key([]byte(kw))
 		for j := h; ; j++ {
 			s := &m.table[j%tableSize]
@@ -51,6 +52,11 @@ func (m *Model) buildTable() {
 
 // Index returns the position of tok in Keywords, or -1.
 func (m *Model) Index(tok []byte) int {
+	// Most tokens are no keyword; a bit set over their length and first
+	// and last bytes says so before any hashing.
+	if len(tok) == 0 || !m.maybe.has(len(tok), tok[0], tok[len(tok)-1]) {
+		return -1
+	}
 	for j := key(tok); ; j++ {
 		s := &m.table[j%tableSize]
 		if s.idx < 0 {
@@ -85,7 +91,7 @@ func (s *Scorer) Score(cmdline []byte) float64 {
 	s.scan.Reset(cmdline)
 	m := s.m
 	for s.scan.Next() {
-		if s.scan.Long() {
+		if n, first, last := s.scan.Peek(); n > tokenize.MaxToken || !m.maybe.has(n, first, last) {
 			continue
 		}
 		if i := m.Index(s.scan.Token()); i >= 0 {
@@ -156,4 +162,22 @@ func AppendFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return append(dst, ".0"...)
+}
+
+// prefilter is a one-hash Bloom filter over (length, first byte, last byte):
+// with 36 keywords in 1024 bits, about 3% of other tokens get past it.
+type prefilter [16]uint64
+
+func prefilterBit(n int, first, last byte) uint {
+	return (uint(n)*0x9e37 ^ uint(first)*0x2f ^ uint(last)*0x3b1) & 1023
+}
+
+func (p *prefilter) add(kw string) {
+	b := prefilterBit(len(kw), kw[0], kw[len(kw)-1])
+	p[b>>6] |= 1 << (b & 63)
+}
+
+func (p *prefilter) has(n int, first, last byte) bool {
+	b := prefilterBit(n, first, last)
+	return p[b>>6]&(1<<(b&63)) != 0
 }

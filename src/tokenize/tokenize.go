@@ -39,11 +39,18 @@ var class = func() (t [256]byte) {
 
 // Scanner walks the tokens of one command line. The zero value is ready
 // after Reset.
+//
+// A token without backticks (nearly all of them) is a slice of the line; it
+// is lower-cased into the Scanner's buffer only when Token is called, so a
+// caller that rejects most tokens on Peek touches each byte once.
 type Scanner struct {
-	src []byte
-	pos int
-	n   int // length of the current token, counted even past MaxToken
-	buf [MaxToken]byte
+	src   []byte
+	pos   int
+	start int  // the current token is src[start:pos] ...
+	ticks bool // ... unless it had backticks: then it is already in buf
+	lazy  bool // buf does not hold the current token yet
+	n     int  // length of the current token, counted even past MaxToken
+	buf   [MaxToken]byte
 }
 
 // Reset starts scanning src. The Scanner keeps src until the next Reset.
@@ -65,28 +72,54 @@ func (s *Scanner) Next() bool {
 		s.pos, s.n = i, 0
 		return false
 	}
-	n := 0
+	start, ticks := i, false
 	for ; i < len(src); i++ {
 		c := class[src[i]]
 		if c == sep {
 			break
 		}
 		if c == skip {
-			continue
+			ticks = true
 		}
-		// Past MaxToken the buffer wraps and its bytes are garbage; Long
-		// says so. Masking instead of testing keeps the loop branch-light.
-		s.buf[n&(MaxToken-1)] = c
-		n++
 	}
-	s.pos, s.n = i, n
+	s.start, s.pos, s.ticks, s.lazy = start, i, ticks, true
+	s.n = i - start
+	if ticks {
+		// Rare: gather the token without its backticks now.
+		n := 0
+		for _, b := range src[start:i] {
+			if c := class[b]; c != skip {
+				s.buf[n&(MaxToken-1)] = c // past MaxToken the bytes are garbage; Long says so
+				n++
+			}
+		}
+		s.n, s.lazy = n, false
+	}
 	return true
+}
+
+// Peek returns the current token's length and its first and last bytes in
+// token form, without building the token.
+func (s *Scanner) Peek() (n int, first, last byte) {
+	if !s.lazy {
+		return s.n, s.buf[0], s.buf[(s.n-1)&(MaxToken-1)]
+	}
+	return s.n, class[s.src[s.start]], class[s.src[s.pos-1]]
 }
 
 // Token returns the current token, lower-cased and without backticks. For a
 // Long token it holds only the first MaxToken bytes. It is valid until the
 // next call to Next.
-func (s *Scanner) Token() []byte { return s.buf[:min(s.n, MaxToken)] }
+func (s *Scanner) Token() []byte {
+	n := min(s.n, MaxToken)
+	if s.lazy {
+		for k, b := range s.src[s.start : s.start+n] {
+			s.buf[k] = class[b]
+		}
+		s.lazy = false
+	}
+	return s.buf[:n]
+}
 
 // Long reports whether the current token is longer than MaxToken.
 func (s *Scanner) Long() bool { return s.n > MaxToken }

@@ -55,6 +55,10 @@ func checkScanner(t *testing.T, in string) {
 	var got []string
 	for s.Next() {
 		tok := want[min(len(got), len(want)-1)]
+		n, first, last := s.Peek()
+		if n != len(tok) || first != tok[0] || (n <= MaxToken && last != tok[n-1]) || s.Long() != (n > MaxToken) {
+			t.Errorf("%q: Peek() = %d, %q, %q for %q", in, n, first, last, tok)
+		}
 		if s.Long() != (len(tok) > MaxToken) {
 			t.Errorf("%q: Long() = %v for %q", in, s.Long(), tok)
 		}
