@@ -282,7 +282,7 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "invalid JSON metadata", stream: good + frame(`{"action":"execute",,}`, ""), code: 1, err: "invalid metadata: invalid character ','", replies: 2},
 		{name: "empty metadata", stream: good + frame("", "process\nx\n"), code: 1, err: "invalid metadata: unexpected end of JSON input", replies: 2},
 		{name: "metadata null", stream: good + frame("null", ""), code: 1, err: "invalid metadata: not a JSON object", replies: 2},
-		{name: "metadata an array", stream: good + frame(`["execute"]`, ""), code: 1, err: "invalid metadata: json: cannot unmarshal array", replies: 2},
+		{name: "metadata an array", stream: good + frame(`["execute"]`, ""), code: 1, err: "invalid metadata: not a JSON object", replies: 2},
 		{name: "metadata with a wrong type", stream: good + frame(`{"action":"execute","finished":[1]}`, ""), code: 1, err: "invalid metadata", replies: 2},
 		{name: "metadata invalid UTF-8", stream: good + frame("{\"action\":\"exe\xffcute\",\"finished\":true}", ""), code: 1,
 			err: "unexpected action \"exe\ufffdcute\", expected \"execute\"", replies: 2},
@@ -467,7 +467,8 @@ func checkPassThrough(t *testing.T, reqBody string, replyBody []byte, wantRows i
 }
 
 // The big cases: each streams its input and output so that this process
-// stays small (see the file comment), and checks the child's memory.
+// stays small (see the file comment), and checks the child's memory. They
+// take under 2 s each on 2 cores, so -short keeps them.
 
 // TestDeclared2GiB: a chunk that declares 2 GiB and sends 1 MiB. With the
 // default limit it is refused before any of it is read; with a 4 GiB
@@ -560,9 +561,6 @@ func expectGetinfoReply(br *bufio.Reader) error {
 // TestManyColumns: 100,000 columns (the command line in the last one) work
 // and the reply keeps them all.
 func TestManyColumns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: 100,000 columns")
-	}
 	const cols = 100_000
 	var hdr, row strings.Builder
 	for i := range cols - 1 {
@@ -604,9 +602,6 @@ func TestManyColumns(t *testing.T) {
 // TestMillionRows: 1,000,000 tiny rows in one chunk; every row comes back,
 // in order.
 func TestMillionRows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: 1,000,000 rows")
-	}
 	const rows = 1_000_000
 	// The body is generated as it is sent, to keep this process small.
 	bodyLen := int64(len("process,i\n"))
@@ -680,9 +675,6 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 // TestHugeField: one 16 MiB command line (with quotes, so it is CSV-escaped)
 // is scored and comes back byte for byte.
 func TestHugeField(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: 16 MiB field")
-	}
 	const size = 16 << 20
 	unit := []byte(`powershell -c ""New-Object Net.WebClient""; IEX `) // CSV-escaped
 	rawLen := int64(size / len(unit) * len(unit))

@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"scorecmdline/src/config"
 	"scorecmdline/src/score"
@@ -115,6 +117,9 @@ func runSearch(env Env, stdin io.Reader) int {
 }
 
 func serveSearch(env Env, stdin io.Reader, lookups string, cfg searchcmd.Config) int {
+	// If splunkd closes our stdout, let the write fail with EPIPE so the
+	// error is logged, rather than dying silently of SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	cmd := &searchCommand{lookups: config.Lookups(lookups)}
 	cfg.Log = env.Stderr
 	err := searchcmd.Run(cmd, stdin, env.Stdout, cfg)

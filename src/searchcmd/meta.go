@@ -13,11 +13,12 @@ import (
 // weakly ("0" to a number, "false" to a bool) because splunkd versions
 // differ in how they type them; unknown keys are ignored.
 func decodeMeta(meta []byte, out any) error {
-	var m map[string]any
-	if err := json.Unmarshal(meta, &m); err != nil {
+	var v any
+	if err := json.Unmarshal(meta, &v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMetadata, err)
 	}
-	if m == nil {
+	m, ok := v.(map[string]any)
+	if !ok {
 		return fmt.Errorf("%w: not a JSON object", ErrMetadata)
 	}
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
@@ -29,9 +30,20 @@ func decodeMeta(meta []byte, out any) error {
 		return err
 	}
 	if err := dec.Decode(m); err != nil {
-		return fmt.Errorf("%w: %v", ErrMetadata, err)
+		return fmt.Errorf("%w: %s", ErrMetadata, oneLine(err))
 	}
 	return nil
+}
+
+// oneLine keeps the substance of mapstructure's multi-line error text
+// ("decoding failed due to the following error(s):\n\n'x' expected ..."),
+// since the Search UI shows one message line.
+func oneLine(err error) string {
+	lines := strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' })
+	if len(lines) > 1 && strings.HasSuffix(lines[0], ":") {
+		lines = lines[1:]
+	}
+	return strings.Join(lines, "; ")
 }
 
 func decodeGetinfo(meta []byte) (*Getinfo, error) {

@@ -231,7 +231,7 @@ func TestBadInput(t *testing.T) {
 		{"empty input", "", Config{}, getinfoErr("chunk 1 at byte 0: input ended before the getinfo request"), ErrNoRequest},
 		{"truncated getinfo", gi[:40], Config{}, getinfoErr("chunk 1 at byte 0: unexpected EOF"), io.ErrUnexpectedEOF},
 		{"getinfo bad json", frame(`{"action":"getinfo"`, ""), Config{}, getinfoErr("chunk 1 at byte 0: invalid metadata: unexpected end of JSON input"), ErrMetadata},
-		{"getinfo json array", frame(`[]`, ""), Config{}, getinfoErr("chunk 1 at byte 0: invalid metadata: json: cannot unmarshal array into Go value of type map[string]interface {}"), ErrMetadata},
+		{"getinfo json array", frame(`[]`, ""), Config{}, getinfoErr("chunk 1 at byte 0: invalid metadata: not a JSON object"), ErrMetadata},
 		{"getinfo with body", frame(`{"action":"getinfo"}`, "a\n1\n"), Config{}, getinfoErr("chunk 1 at byte 0: getinfo request carries a body (4 bytes)"), ErrGetinfoBody},
 		{"execute before getinfo", execute(true, body), Config{}, getinfoErr(`chunk 1 at byte 0: unexpected action "execute", expected "getinfo"`), ErrAction},
 		{"garbage header", "chunked 1.0,x,0\n{}", Config{}, getinfoErr(`chunk 1 at byte 0: chunk: invalid header "chunked 1.0,x,0\n"`), chunk.ErrHeader},
