@@ -73,6 +73,8 @@ func (m *Model) Index(tok []byte) int {
 type Scorer struct {
 	m      *Model
 	scan   tokenize.Scanner
+	spans  []tokenize.Span
+	tok    [tokenize.MaxToken]byte
 	counts []int32
 	seen   []int32 // keyword indexes with a non-zero count, to reset cheaply
 }
@@ -88,17 +90,26 @@ func (s *Scorer) Score(cmdline []byte) float64 {
 		s.counts[i] = 0
 	}
 	s.seen = s.seen[:0]
-	s.scan.Reset(cmdline)
 	m := s.m
-	for s.scan.Next() {
-		if n, first, last := s.scan.Peek(); n > tokenize.MaxToken || !m.maybe.has(n, first, last) {
-			continue
-		}
-		if i := m.Index(s.scan.Token()); i >= 0 {
-			if s.counts[i] == 0 {
-				s.seen = append(s.seen, int32(i))
+	var ok bool
+	if s.spans, ok = tokenize.AppendSpans(s.spans[:0], cmdline); ok {
+		for _, sp := range s.spans {
+			n := int(sp.End - sp.Start)
+			if n > tokenize.MaxToken || !m.maybe.has(n, tokenize.Lower(cmdline[sp.Start]), tokenize.Lower(cmdline[sp.End-1])) {
+				continue
 			}
-			s.counts[i]++
+			for k, c := range cmdline[sp.Start:sp.End] {
+				s.tok[k] = tokenize.Lower(c)
+			}
+			s.count(m.Index(s.tok[:n]))
+		}
+	} else {
+		s.scan.Reset(cmdline)
+		for s.scan.Next() {
+			if n, first, last := s.scan.Peek(); n > tokenize.MaxToken || !m.maybe.has(n, first, last) {
+				continue
+			}
+			s.count(m.Index(s.scan.Token()))
 		}
 	}
 	// Sequential sum in keyword order. Zero counts are skipped: adding
@@ -111,6 +122,16 @@ func (s *Scorer) Score(cmdline []byte) float64 {
 		}
 	}
 	return acc + m.Intercept
+}
+
+func (s *Scorer) count(i int) {
+	if i < 0 {
+		return
+	}
+	if s.counts[i] == 0 {
+		s.seen = append(s.seen, int32(i))
+	}
+	s.counts[i]++
 }
 
 // Count returns how often keyword i occurred in the last scored line.

@@ -99,7 +99,8 @@ func (s *Scanner) Next() bool {
 }
 
 // Peek returns the current token's length and its first and last bytes in
-// token form, without building the token.
+// token form, without building the token. For a Long token only the length
+// is meaningful.
 func (s *Scanner) Peek() (n int, first, last byte) {
 	if !s.lazy {
 		return s.n, s.buf[0], s.buf[(s.n-1)&(MaxToken-1)]
@@ -120,6 +121,9 @@ func (s *Scanner) Token() []byte {
 	}
 	return s.buf[:n]
 }
+
+// Lower returns c lower-cased as in a token (A-Z only).
+func Lower(c byte) byte { return class[c] }
 
 // Long reports whether the current token is longer than MaxToken.
 func (s *Scanner) Long() bool { return s.n > MaxToken }

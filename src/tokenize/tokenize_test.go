@@ -38,7 +38,8 @@ func TestTokens(t *testing.T) {
 
 // The Scanner must agree with Tokens, including long tokens.
 func TestScannerMatchesTokens(t *testing.T) {
-	inputs := []string{strings.Repeat("x", MaxToken) + " " + strings.Repeat("y", MaxToken+1) + "`z a"}
+	inputs := []string{strings.Repeat("x", MaxToken) + " " + strings.Repeat("y", MaxToken+1) + "`z a",
+		strings.Repeat("a", 64) + " b", strings.Repeat("a", 63) + " " + strings.Repeat("c", 65), strings.Repeat("ab ", 50), strings.Repeat("a", 128)}
 	for _, tt := range tokenTests {
 		inputs = append(inputs, tt.in)
 	}
@@ -49,6 +50,7 @@ func TestScannerMatchesTokens(t *testing.T) {
 
 func checkScanner(t *testing.T, in string) {
 	t.Helper()
+	checkSpans(t, in)
 	want := Tokens(in)
 	var s Scanner
 	s.Reset([]byte(in))
@@ -56,7 +58,8 @@ func checkScanner(t *testing.T, in string) {
 	for s.Next() {
 		tok := want[min(len(got), len(want)-1)]
 		n, first, last := s.Peek()
-		if n != len(tok) || first != tok[0] || (n <= MaxToken && last != tok[n-1]) || s.Long() != (n > MaxToken) {
+		// For a Long token Peek promises only the length.
+		if n != len(tok) || n <= MaxToken && (first != tok[0] || last != tok[n-1]) {
 			t.Errorf("%q: Peek() = %d, %q, %q for %q", in, n, first, last, tok)
 		}
 		if s.Long() != (len(tok) > MaxToken) {
@@ -109,5 +112,25 @@ func BenchmarkScanner(b *testing.B) {
 		s.Reset(line)
 		for s.Next() {
 		}
+	}
+}
+
+// checkSpans: AppendSpans agrees with Tokens on lines without backticks and
+// declines the others.
+func checkSpans(t *testing.T, in string) {
+	t.Helper()
+	spans, ok := AppendSpans(nil, []byte(in))
+	if ok == strings.Contains(in, "`") {
+		t.Fatalf("%q: ok = %v", in, ok)
+	}
+	if !ok {
+		return
+	}
+	var got []string
+	for _, sp := range spans {
+		got = append(got, strings.ToLower(in[sp.Start:sp.End]))
+	}
+	if want := Tokens(in); !slices.Equal(got, want) {
+		t.Errorf("AppendSpans(%q) = %q, want %q", in, got, want)
 	}
 }
