@@ -36,6 +36,11 @@ func (c *searchCommand) Getinfo(req *searchcmd.Getinfo) (*searchcmd.Plan, error)
 	if err != nil {
 		return nil, err
 	}
+	if set := eng.Rules(); set != nil {
+		// Build the matching tables while splunkd reads the getinfo reply
+		// and prepares the first chunk, not before answering it.
+		go set.Prepare()
+	}
 	return searchPlan(eng), nil
 }
 

@@ -13,6 +13,17 @@ type automaton struct {
 	next     []int32
 	outStart []int32 // per state id: outs[outStart[id]:outStart[id+1]]
 	outs     []int32 // needle ids ending at that state
+	maxLen   int     // longest needle: the state depends on no more bytes
+
+	// next16 is next in the form of wordFilter.next, for automata small
+	// enough (nil otherwise): states premultiplied, those with needles
+	// from accBit on, accID[(s-accBit)/nclass] the state id of s.
+	next16 *[1 << 16]uint16
+	accID  []int32
+	div    divider // by nclass
+	// pad is a byte of class 0: the automaton is at the root after it.
+	pad    byte
+	hasPad bool
 }
 
 func buildAutomaton(needles []string) *automaton {
@@ -20,6 +31,7 @@ func buildAutomaton(needles []string) *automaton {
 	var classOf [256]uint8
 	n := 1
 	for _, s := range needles {
+		a.maxLen = max(a.maxLen, len(s))
 		for i := 0; i < len(s); i++ {
 			if classOf[s[i]] == 0 {
 				classOf[s[i]] = uint8(n)
@@ -105,5 +117,42 @@ func buildAutomaton(needles []string) *automaton {
 			a.next[s*nc+c] = v
 		}
 	}
+	a.compact(delta, outs)
+	for b := range 256 {
+		if a.class[b] == 0 {
+			a.pad, a.hasPad = byte(b), true
+			break
+		}
+	}
 	return a
+}
+
+// compact fills next16 and accID when the automaton fits.
+func (a *automaton) compact(delta, outs [][]int32) {
+	nc := int(a.nclass)
+	off := make([]int, len(delta))
+	var nplain, nacc int
+	for s := range delta {
+		if len(outs[s]) > 0 {
+			off[s] = accBit + nacc*nc
+			nacc++
+		} else {
+			off[s] = nplain * nc
+			nplain++
+		}
+	}
+	if nplain*nc > accBit || nacc*nc > accBit {
+		return
+	}
+	a.next16 = new([1 << 16]uint16)
+	a.div = newDivider(nc)
+	a.accID = make([]int32, nacc)
+	for s := range delta {
+		for c := range nc {
+			a.next16[off[s]+c] = uint16(off[delta[s][c]])
+		}
+		if off[s] >= accBit {
+			a.accID[(off[s]-accBit)/nc] = int32(s)
+		}
+	}
 }

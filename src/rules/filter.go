@@ -1,82 +1,124 @@
 package rules
 
+import (
+	"math/bits"
+	"slices"
+)
+
 // wordFilter decides cheaply, on the raw command line, that no phrase of a
 // Set can match it, so that most lines (which match nothing) skip
 // normalization and the automaton altogether.
 //
 // Every phrase needs some words, the runs of ASCII letters and digits of its
 // pieces ("net user ... /add" needs net, user and add), and each such run
-// stands whole in the normalized line: it is bounded by what bounds it in
-// the piece, or by the word boundary a piece needs at its ends. What
-// normalization does to the raw line keeps those runs whole and bounded:
-// lower-casing, blanks, operators and dashes touch no letter or digit, and
-// ".exe" goes only at the end of a word. The one exception is ^ and ",
-// which are removed: between two letters they join two runs into one
-// (cer^tutil) yet leave a boundary (the "soft" one the matcher honours).
-// The filter therefore reads the raw line as words split at every byte that
-// is not a letter or digit, and gives up (says "maybe") on any ^ or " that
-// stands between two letters or digits. A phrase can match only if all of
-// its words were seen; the matcher then runs in full, so the filter only has
-// to be sound, never exact.
+// stands whole in the normalized line, bounded by what bounds it in the
+// piece, or by the word boundary a piece needs at its ends. What
+// normalization does to the raw line keeps those runs whole: lower-casing,
+// blanks, operators and dashes touch no letter or digit, and ".exe" goes
+// only at the end of a word. The one exception is ^ and ", which are
+// removed: between two letters they join two runs into one (cer^tutil) yet
+// leave a boundary (the "soft" one the matcher honours, x^certutil). The
+// filter therefore reads the raw line as words split at every other byte,
+// follows a word across ^ and ", and gives up (lets the line through) when a
+// word of its own could also start right after them.
 //
-// It runs as a DFA over byte classes, one table lookup per byte. After a
-// separator byte the DFA is always back at its start state, so a line is cut
-// into parts at separators and the parts are scanned in lock step: four
-// independent chains of lookups hide the latency of each.
+// A word is looked for with what the piece puts next to it, when that is a
+// blank ("net" then a blank, in "net user") or a dash ("add" after one, in
+// "-add"), which is what keeps "System.Net.WebClient ... User-Agent ...
+// .Add(" from passing for "net user ... /add". In the raw line, a blank of
+// the normalized one may also be an operator (echo|set), or ".exe" that
+// normalization drops (net.exe user); a dash may be "/" or a Unicode dash.
+// Each (left side, word, right side) is a token with a bit; a phrase can
+// match only if the tokens chosen for it were all seen. The matcher then
+// runs in full, so the filter only has to be sound, never exact.
+//
+// It runs as a DFA over byte columns, one table lookup per byte, in 128 KiB
+// (states in uint16, so that the lookups need no bounds checks). After a
+// separator byte (other than "." and ^ ") the DFA is back at a start state
+// known from that byte alone, so a line is cut into parts there and the parts
+// are scanned in lock step: four independent chains of lookups hide the
+// latency of each, which is what bounds a one-chain scan.
 type wordFilter struct {
 	class [256]uint8 // byte -> column
-	shift uint       // columns per state, as a power of two
+	ncol  uint16
+	div   divider // by ncol
 	// next[s+c] is the state after reading column c in state s (states are
-	// premultiplied by 1<<shift). States from acc on are "a word just
-	// ended" states; reaching one adds accMask[(s-acc)>>shift] to the words
-	// seen.
-	next    []uint16
-	acc     uint16
+	// premultiplied by ncol). Entering a state s with accBit set adds
+	// accMask[(s-accBit)/ncol] to the tokens seen.
+	next    *[1 << 16]uint16
 	accMask []uint64
-	endMask []uint64 // by state number: words complete if the line ends here
+	endMask []uint64  // by state number (without accBit): tokens seen if the line ends there
+	start   [3]uint16 // start state after a separator of each context
 
-	phraseMask []uint64 // by phrase: the word bits it needs
+	phraseMask []uint64     // by phrase: the token bits it needs
+	byBit      [64][]uint64 // the distinct phrase masks holding each bit
 }
 
-// Filter columns.
+// Columns.
 const (
-	fSep   = iota // neither a letter nor a digit, nor ^ or "
-	fSkip         // ^ and ", which normalization removes
-	fAlnum        // a letter or digit that no filter word holds
-	fFirst        // first column of the letters and digits of filter words
+	colSep   = iota // a byte that is none of the below
+	colBlank        // blanks and operators: a blank once normalized
+	colDash         // - / and the last byte of a Unicode dash
+	colDot          // ".", which may start ".exe"
+	colSkip         // ^ and ", which normalization removes
+	colAlnum        // a letter or digit that no token holds
+	colFirst        // the letters and digits of the tokens
 )
 
-// filterWordBits is the number of distinct word bits; words share bits
-// beyond that, which only makes the filter less sharp.
-const filterWordBits = 63
+// What a token needs next to its word, and the contexts a separator leaves.
+const (
+	sideAny = iota
+	sideBlank
+	sideDash
+)
 
-// maxFilterWords bounds the words taken from one phrase: a few distinctive
-// ones are enough to reject almost every line, and fewer keep the table
-// small.
-const maxFilterWords = 4
+// filterBits is the number of distinct token bits; tokens share bits
+// beyond that, which only makes the filter less sharp. The last bit of 64
+// is set only with all the others, by giving up.
+const filterBits = 63
 
-// maxFilterStates keeps states<<shift within uint16.
-const maxFilterEntries = 1 << 16
+type filterToken struct {
+	left  uint8 // sideAny, sideBlank or sideDash
+	word  string
+	right uint8 // sideAny or sideBlank
+}
 
 // buildFilter returns the filter for the phrases of a Set, given the text of
 // every piece, or nil when some phrase has no word (nothing to look for) or
-// the table would be too large.
+// the table does not fit.
 func buildFilter(pieces []string, phrases []phraseInfo) *wordFilter {
+	// Fewer tokens per phrase make a smaller table: try a few, then one.
+	for _, per := range []int{4, 2, 1} {
+		f, ok := buildFilterN(pieces, phrases, per)
+		if !ok {
+			return nil
+		}
+		if f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// buildFilterN builds with at most per tokens a phrase. It returns ok false
+// when no filter can be built at all, and a nil filter when the table is too
+// large.
+func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, bool) {
 	f := &wordFilter{phraseMask: make([]uint64, len(phrases))}
-	wordBit := map[string]int{}
-	var words []string
+	tokenBit := map[filterToken]int{}
+	var tokens []filterToken
 	for ph, info := range phrases {
-		var all []string
+		var all []filterToken
 		for _, p := range info.pieces {
-			all = append(all, alnumRuns(pieces[p])...)
+			all = append(all, pieceTokens(pieces[p])...)
 		}
 		// Prefer words of three or more characters: "f", "n" and "1" are in
 		// every other line and would let it through.
-		var chosen []string
+		var chosen []filterToken
 		for _, long := range []bool{true, false} {
-			for _, w := range all {
-				if len(chosen) < maxFilterWords && (len(w) >= 3) == long && !contains(chosen, w) {
-					chosen = append(chosen, w)
+			for _, t := range all {
+				if len(chosen) < per && (len(t.word) >= 3) == long && !slices.Contains(chosen, t) {
+					chosen = append(chosen, t)
 				}
 			}
 			if len(chosen) > 0 {
@@ -84,167 +126,264 @@ func buildFilter(pieces []string, phrases []phraseInfo) *wordFilter {
 			}
 		}
 		if len(chosen) == 0 {
-			return nil // a phrase of punctuation alone: every line may hold it
+			return nil, false // a phrase of punctuation alone: any line may hold it
 		}
-		for _, w := range chosen {
-			b, ok := wordBit[w]
+		for _, t := range chosen {
+			b, ok := tokenBit[t]
 			if !ok {
-				b = len(words) % filterWordBits
-				wordBit[w] = b
-				words = append(words, w)
+				b = len(tokens) % filterBits
+				tokenBit[t] = b
+				tokens = append(tokens, t)
 			}
 			f.phraseMask[ph] |= 1 << b
 		}
 	}
 
-	// Columns: one per letter or digit of the words.
-	ncol := fFirst
-	for c := 0; c < 256; c++ {
-		if !isAlnum(byte(c)) {
-			continue
+	f.byBit[filterBits] = []uint64{0} // giving up makes any phrase possible
+	for _, need := range f.phraseMask {
+		for b := range filterBits {
+			if need&(1<<b) != 0 && !slices.Contains(f.byBit[b], need) {
+				f.byBit[b] = append(f.byBit[b], need)
+			}
 		}
-		f.class[c] = fAlnum
 	}
-	f.class['^'], f.class['"'] = fSkip, fSkip
-	for _, w := range words {
-		for i := 0; i < len(w); i++ {
-			if c := w[i]; f.class[c] == fAlnum {
-				col := uint8(ncol)
-				ncol++
-				f.class[c] = col
-				if 'a' <= c && c <= 'z' {
-					f.class[c-'a'+'A'] = col
+
+	// Columns: one per letter or digit of the words, and for e and x, which
+	// ".exe" needs.
+	for c := 0; c < 256; c++ {
+		switch {
+		case isAlnum(byte(c)):
+			f.class[c] = colAlnum
+		case c == '^' || c == '"':
+			f.class[c] = colSkip
+		case normClass[c] == cSpace || normClass[c] == cNewline || normClass[c] == cOp:
+			f.class[c] = colBlank
+		case c == '-' || c == '/' || 0x90 <= c && c <= 0x95:
+			f.class[c] = colDash
+		case c == '.':
+			f.class[c] = colDot
+		}
+	}
+	ncol := colFirst
+	letters := "ex"
+	for _, t := range tokens {
+		letters += t.word
+	}
+	for i := 0; i < len(letters); i++ {
+		if c := letters[i]; f.class[c] == colAlnum {
+			f.class[c] = uint8(ncol)
+			if 'a' <= c && c <= 'z' {
+				f.class[c-'a'+'A'] = uint8(ncol)
+			}
+			ncol++
+		}
+	}
+	colE := int(f.class['e'])
+
+	// One trie per left context, of the words that may follow it.
+	type node struct {
+		child map[int]int32
+		any   uint64 // token bits of words ending here, right side any
+		blank uint64 // and those that need a blank after them
+	}
+	var trie []node
+	var root [3]int32
+	for ctx := range root {
+		root[ctx] = int32(len(trie))
+		trie = append(trie, node{child: map[int]int32{}})
+		for _, t := range tokens {
+			if t.left != sideAny && int(t.left) != ctx {
+				continue
+			}
+			n := root[ctx]
+			for i := 0; i < len(t.word); i++ {
+				col := int(f.class[t.word[i]])
+				next, ok := trie[n].child[col]
+				if !ok {
+					next = int32(len(trie))
+					trie = append(trie, node{child: map[int]int32{}})
+					trie[n].child[col] = next
+				}
+				n = next
+			}
+			if t.right == sideBlank {
+				trie[n].blank |= 1 << tokenBit[t]
+			} else {
+				trie[n].any |= 1 << tokenBit[t]
+			}
+		}
+	}
+
+	ctxOf := func(col int) uint8 {
+		switch col {
+		case colBlank:
+			return sideBlank
+		case colDash:
+			return sideDash
+		}
+		return sideAny
+	}
+	const exe = "exe"
+
+	// State keys, explored breadth-first from the start states.
+	type key struct {
+		at   bool   // between words; ctx is the left side of the next one
+		ctx  uint8  //
+		n    int32  // in a word: its trie node, or -1 when it is none of ours
+		pend uint64 // token bits that ".exe" then a blank would complete
+		prog uint8  // letters of "exe" read in this word, while pend != 0
+		skip bool   // in a word, after ^ or "
+		give bool   // gave up
+		mask uint64 // token bits seen on entering
+	}
+	child := func(n int32, col int) int32 {
+		if n >= 0 {
+			if next, ok := trie[n].child[col]; ok {
+				return next
+			}
+		}
+		return -1
+	}
+	step := func(k key, col int) key {
+		if k.give {
+			return key{give: true}
+		}
+		if k.at {
+			switch {
+			case col == colSkip:
+				k.mask = 0
+				return k
+			case col < colSkip:
+				return key{at: true, ctx: ctxOf(col)}
+			}
+			w := key{n: child(root[k.ctx], col), pend: k.pend}
+			if w.pend != 0 && col == colE {
+				w.prog = 1
+			} else {
+				w.pend = 0
+			}
+			return w
+		}
+		if col == colSkip {
+			k.skip, k.mask = true, 0
+			return k
+		}
+		if col >= colAlnum {
+			// After ^ or " this letter joins the word (cer^tutil is
+			// certutil), yet the matcher also sees a boundary there
+			// (x^certutil holds certutil): the word so far ends, and one may
+			// start. Following both readings would multiply the states, so
+			// the filter gives up when a word of ours may start here.
+			var seen uint64
+			if k.skip {
+				if child(root[sideAny], col) >= 0 {
+					return key{give: true, mask: ^uint64(0)}
+				}
+				if k.n >= 0 {
+					seen = trie[k.n].any
 				}
 			}
-		}
-	}
-	for 1<<f.shift < ncol {
-		f.shift++
-	}
-	cols := 1 << f.shift
-
-	// The trie of the words; node 0 is the root, which is the start state.
-	type node struct {
-		child map[uint8]int
-		bit   int // word bit when a word ends here, else -1
-	}
-	trie := []node{{child: map[uint8]int{}, bit: -1}}
-	for _, w := range words {
-		n := 0
-		for i := 0; i < len(w); i++ {
-			col := f.class[w[i]]
-			next, ok := trie[n].child[col]
-			if !ok {
-				next = len(trie)
-				trie = append(trie, node{child: map[uint8]int{}, bit: -1})
-				trie[n].child[col] = next
+			w := key{n: child(k.n, col), pend: k.pend, prog: k.prog, mask: seen}
+			if w.pend != 0 && w.prog < 3 && col == int(f.class[exe[w.prog]]) {
+				w.prog++
+			} else {
+				w.pend, w.prog = 0, 0
 			}
-			n = next
+			return w
 		}
-		trie[n].bit = wordBit[w]
+		// The word ends at a separator.
+		var seen, blank uint64
+		if k.n >= 0 {
+			seen, blank = trie[k.n].any, trie[k.n].blank
+		}
+		if k.pend != 0 && k.prog == 3 {
+			blank |= k.pend
+		}
+		out := key{at: true, ctx: ctxOf(col)}
+		switch col {
+		case colBlank:
+			seen |= blank
+		case colDot:
+			out.pend = blank
+		}
+		out.mask = seen
+		return out
 	}
 
-	// State numbers: trie nodes (the root is the start), then "in a word
-	// that is none of ours", "after ^ or \" that follows a letter" (one per
-	// word bit that just ended, and one for none), then the accepting
-	// states: "a word just ended" per bit, and "give up".
-	var used []int // word bits in use, in order
-	seenBit := map[int]bool{}
-	for _, w := range words {
-		if b := wordBit[w]; !seenBit[b] {
-			seenBit[b] = true
-			used = append(used, b)
+	ids := map[key]int{}
+	var keys []key
+	add := func(k key) int {
+		if id, ok := ids[k]; ok {
+			return id
+		}
+		ids[k] = len(keys)
+		keys = append(keys, k)
+		return len(keys) - 1
+	}
+	for ctx := range root {
+		add(key{at: true, ctx: uint8(ctx)})
+	}
+	var trans []int // trans[id*ncol+col]
+	for i := 0; i < len(keys); i++ {
+		if len(keys)*ncol > maxFilterEntries {
+			return nil, true
+		}
+		for col := 0; col < ncol; col++ {
+			trans = append(trans, add(step(keys[i], col)))
 		}
 	}
-	dead := len(trie)
-	pNone := dead + 1
-	pBit := map[int]int{}
-	for i, b := range used {
-		pBit[b] = pNone + 1 + i
-	}
-	accBase := pNone + 1 + len(used)
-	r0Bit := map[int]int{}
-	for i, b := range used {
-		r0Bit[b] = accBase + i
-	}
-	giveUp := accBase + len(used)
-	states := giveUp + 1
-	if states*cols > maxFilterEntries {
-		return nil
-	}
 
-	f.next = make([]uint16, states*cols)
-	f.acc = uint16(accBase * cols)
-	f.accMask = make([]uint64, states-accBase)
-	f.endMask = make([]uint64, states)
-	for _, b := range used {
-		f.accMask[r0Bit[b]-accBase] = 1 << b
-		f.endMask[pBit[b]] = 1 << b
-	}
-	f.accMask[giveUp-accBase] = ^uint64(0)
-
-	set := func(s, col, to int) { f.next[s*cols+col] = uint16(to * cols) }
-	// afterWord fills the columns of a state that is inside a word: bit is
-	// the word bit when the letters so far make a word of ours, else -1.
-	afterWord := func(s, bit int) {
-		if bit >= 0 {
-			set(s, fSep, r0Bit[bit])
-			set(s, fSkip, pBit[bit])
-			f.endMask[s] = 1 << bit
+	// Number the states that add tokens from accBit on, so that one bit of
+	// the state tells them apart.
+	accepting := func(k key) bool { return k.mask != 0 }
+	off := make([]int, len(keys))
+	var nplain, nacc int
+	for id, k := range keys {
+		if accepting(k) {
+			off[id] = accBit + nacc*ncol
+			nacc++
 		} else {
-			set(s, fSep, 0)
-			set(s, fSkip, pNone)
+			off[id] = nplain * ncol
+			nplain++
 		}
 	}
-	startRow := func(s int) {
-		set(s, fSep, 0)
-		set(s, fSkip, 0)
-		for col := fAlnum; col < cols; col++ {
-			to := dead
-			if next, ok := trie[0].child[uint8(col)]; ok {
-				to = next
-			}
-			set(s, col, to)
+	if nplain*ncol > accBit || nacc*ncol > accBit {
+		return nil, true
+	}
+	f.ncol = uint16(ncol)
+	f.div = newDivider(ncol)
+	f.next = new([1 << 16]uint16)
+	f.accMask = make([]uint64, nacc)
+	f.endMask = make([]uint64, nplain)
+	for id, k := range keys {
+		s := off[id]
+		for col := 0; col < ncol; col++ {
+			f.next[s+col] = uint16(off[trans[id*ncol+col]])
+		}
+		switch {
+		case accepting(k):
+			f.accMask[(s-accBit)/ncol] = k.mask
+		case !k.at && !k.give && k.n >= 0:
+			f.endMask[s/ncol] = trie[k.n].any // nothing follows the last word, not even a blank
 		}
 	}
-	startRow(0)
-	for n := 1; n < len(trie); n++ {
-		afterWord(n, trie[n].bit)
-		for col := fAlnum; col < cols; col++ {
-			to := dead
-			if next, ok := trie[n].child[uint8(col)]; ok {
-				to = next
-			}
-			set(n, col, to)
-		}
+	for ctx := range root {
+		f.start[ctx] = uint16(off[ids[key{at: true, ctx: uint8(ctx)}]])
 	}
-	afterWord(dead, -1)
-	for col := fAlnum; col < cols; col++ {
-		set(dead, col, dead)
-	}
-	// After ^ or " that follows a letter: another letter joins the words
-	// across it, which the filter does not follow.
-	pending := func(s, end int) {
-		set(s, fSep, end)
-		set(s, fSkip, s)
-		for col := fAlnum; col < cols; col++ {
-			set(s, col, giveUp)
-		}
-	}
-	pending(pNone, 0)
-	for _, b := range used {
-		pending(pBit[b], r0Bit[b])
-		startRow(r0Bit[b])
-	}
-	for col := 0; col < cols; col++ {
-		set(giveUp, col, giveUp)
-	}
-	return f
+	return f, true
 }
 
-// alnumRuns returns the maximal runs of ASCII letters and digits of s.
-func alnumRuns(s string) []string {
-	var runs []string
+// accBit is set in the (premultiplied) numbers of the states that add
+// tokens, and in no other.
+const accBit = 1 << 15
+
+// maxFilterEntries bounds the table while it is explored.
+const maxFilterEntries = 1 << 16
+
+// pieceTokens returns the tokens of a piece (normalized and folded): each
+// maximal run of letters and digits, with a blank or dash next to it.
+func pieceTokens(s string) []filterToken {
+	var out []filterToken
 	for i := 0; i < len(s); {
 		if !isAlnum(s[i]) {
 			i++
@@ -254,115 +393,246 @@ func alnumRuns(s string) []string {
 		for j < len(s) && isAlnum(s[j]) {
 			j++
 		}
-		runs = append(runs, s[i:j])
+		t := filterToken{word: s[i:j]}
+		if i > 0 {
+			switch s[i-1] {
+			case ' ':
+				t.left = sideBlank
+			case '-':
+				t.left = sideDash
+			}
+		}
+		if j < len(s) && s[j] == ' ' {
+			t.right = sideBlank
+		}
+		out = append(out, t)
 		i = j
 	}
-	return runs
+	return out
 }
 
-// seen returns the word bits found in line (all bits when the filter gives
-// up on it).
-func (f *wordFilter) seen(line []byte) uint64 {
-	// Cut points: just after a separator byte, near each quarter.
+// filler is a byte the DFA reads as a separator other than a blank or a
+// dash: reading it after the end of the line is the same as the end, so a
+// line followed by filler bytes lets the last part run on in lock step.
+const filler = 0x01
+
+// seen returns the token bits found in buf[:n] (all bits when the filter
+// gives up on it); buf[n:] must be filler bytes, as many as may be. It may
+// stop early, as soon as some phrase is possible.
+func (f *wordFilter) seen(buf []byte, n int) uint64 {
+	line := buf[:n]
+	if n < 64 {
+		return f.scan(f.start[sideAny], line, true)
+	}
+	// Cut points: just after the separator byte nearest each quarter; the
+	// part that follows starts in the state that byte leaves.
 	var cut [5]int
-	parts := 1
-	if len(line) >= 64 {
-		q := len(line) / 4
-		for k := 1; k < 4; k++ {
-			i := max(k*q, cut[parts-1])
-			for i < len(line) && f.class[line[i]] != fSep {
-				i++
-			}
-			if i+1 >= len(line) {
+	var from [4]uint16
+	from[0] = f.start[sideAny]
+	q := n / 4
+	for k := 1; k < 4; k++ {
+		lo, hi := cut[k-1], n-1 // a cut leaves something on both sides
+		i := -1
+		for d := 0; k*q-d > lo || k*q+d < hi; d++ {
+			if j := k*q + d; j < hi && f.class[line[j]] <= colDash {
+				i = j
 				break
 			}
-			cut[parts] = i + 1
-			parts++
+			if j := k*q - d - 1; j >= lo && j < hi && f.class[line[j]] <= colDash {
+				i = j
+				break
+			}
 		}
-	}
-	cut[parts] = len(line)
-	if parts < 4 {
-		var found uint64
-		for k := 0; k < parts; k++ {
-			found |= f.scan(line[cut[k]:cut[k+1]], k == parts-1)
+		if i < 0 {
+			// No separator left: scan the rest as one part.
+			var found uint64
+			for j := 0; j < k; j++ {
+				end := n
+				if j+1 < k {
+					end = cut[j+1]
+				}
+				found |= f.scan(from[j], line[cut[j]:end], end == n)
+			}
+			return found
 		}
-		return found
+		cut[k] = i + 1
+		from[k] = f.start[sideOf(f.class[line[i]])]
 	}
-	return f.scan4(line, &cut)
+	cut[4] = n
+	return f.scan4(buf, &cut, &from)
 }
 
-// scan runs the DFA over one part from the start state; last says whether
-// the part ends the line, where a word may end without a separator.
-func (f *wordFilter) scan(part []byte, last bool) uint64 {
-	next, class, acc := f.next, &f.class, f.acc
-	var found uint64
-	s := uint16(0)
-	for _, c := range part {
-		s = next[s+uint16(class[c])]
-		if s >= acc {
-			found |= f.accMask[(s-acc)>>f.shift]
-		}
+// sideOf is the left side a separator column leaves for the next word.
+func sideOf(col uint8) int {
+	switch col {
+	case colBlank:
+		return sideBlank
+	case colDash:
+		return sideDash
 	}
-	if last {
-		found |= f.endMask[s>>f.shift]
-	}
-	return found
+	return sideAny
 }
 
-// scan4 scans four parts in lock step, then the rest of each alone.
-func (f *wordFilter) scan4(line []byte, cut *[5]int) uint64 {
-	next, class, acc, shift := f.next, &f.class, f.acc, f.shift
-	p0, p1, p2, p3 := line[cut[0]:cut[1]], line[cut[1]:cut[2]], line[cut[2]:cut[3]], line[cut[3]:cut[4]]
-	n := min(len(p0), len(p1), len(p2), len(p3))
-	var found uint64
-	var s0, s1, s2, s3 uint16
-	q0, q1, q2, q3 := p0[:n], p1[:n], p2[:n], p3[:n]
-	for j := range q0 {
-		s0 = next[s0+uint16(class[q0[j]])]
-		s1 = next[s1+uint16(class[q1[j]])]
-		s2 = next[s2+uint16(class[q2[j]])]
-		s3 = next[s3+uint16(class[q3[j]])]
-		if s0 >= acc {
-			found |= f.accMask[(s0-acc)>>shift]
-		}
-		if s1 >= acc {
-			found |= f.accMask[(s1-acc)>>shift]
-		}
-		if s2 >= acc {
-			found |= f.accMask[(s2-acc)>>shift]
-		}
-		if s3 >= acc {
-			found |= f.accMask[(s3-acc)>>shift]
-		}
-	}
-	found |= f.resume(s0, p0[n:], false)
-	found |= f.resume(s1, p1[n:], false)
-	found |= f.resume(s2, p2[n:], false)
-	found |= f.resume(s3, p3[n:], true)
-	return found
-}
-
-// resume is scan from state s.
-func (f *wordFilter) resume(s uint16, part []byte, last bool) uint64 {
-	next, class, acc := f.next, &f.class, f.acc
+// scan runs the DFA over part from state s; last says whether the part ends
+// the line.
+func (f *wordFilter) scan(s uint16, part []byte, last bool) uint64 {
+	next, class := f.next, &f.class
 	var found uint64
 	for _, c := range part {
 		s = next[s+uint16(class[c])]
-		if s >= acc {
-			found |= f.accMask[(s-acc)>>f.shift]
+		if s&accBit != 0 {
+			found |= f.accMask[f.div.of(s-accBit)]
 		}
 	}
-	if last {
-		found |= f.endMask[s>>f.shift]
+	if last && s&accBit == 0 {
+		found |= f.endMask[f.div.of(s)]
 	}
 	return found
 }
 
-// mayMatch reports whether some phrase may match line.
-func (f *wordFilter) mayMatch(line []byte) bool {
-	found := f.seen(line)
+// filterBlock is how many bytes of each part scan4 reads between looks at
+// the tokens seen, once it has met one, and leanBlock before that.
+const (
+	filterBlock = 16
+	leanBlock   = 32
+)
+
+// scan4 scans the four parts of buf[:cut[4]] in lock step, each as long
+// as the longest: a part that ends early reads on into the next one (which
+// it scans correctly, if for nothing) or into the filler. The lock step only
+// notes that some part entered a state that adds tokens, which most lines
+// never do; from the block where that happened on, it records the states.
+func (f *wordFilter) scan4(buf []byte, cut *[5]int, from *[4]uint16) uint64 {
+	m := max(cut[1]-cut[0], cut[2]-cut[1], cut[3]-cut[2], cut[4]-cut[3])
+	m = min(m, len(buf)-cut[3])
+	p0, p1, p2, p3 := buf[cut[0]:cut[0]+m], buf[cut[1]:cut[1]+m], buf[cut[2]:cut[2]+m], buf[cut[3]:cut[3]+m]
+	s := *from
+	// The lean loop, for as long as no part meets a token (to the end, in
+	// most lines).
+	j := 0
+	for j < m {
+		e := min(j+leanBlock, m)
+		t, seen := lockstep(f.next, &f.class, p0[j:e], p1[j:e], p2[j:e], p3[j:e], s)
+		if seen&accBit != 0 {
+			break
+		}
+		s, j = t, e
+	}
+	// From there on, the loop that records where tokens were seen.
+	var found uint64
+	var rec [filterBlock]stepRec
+	for ; j < m; j += filterBlock {
+		e := min(j+filterBlock, m)
+		t, n := lockstepRec(f.next, &f.class, p0[j:e], p1[j:e], p2[j:e], p3[j:e], s, &rec)
+		if n != 0 {
+			var add uint64
+			for _, r := range rec[:n] {
+				add |= f.accepted(r.s[0]) | f.accepted(r.s[1]) | f.accepted(r.s[2]) | f.accepted(r.s[3])
+			}
+			if add&^found != 0 && f.completes(found|add, add&^found) {
+				return found | add // the matcher runs anyway: the rest is no use
+			}
+			found |= add
+		}
+		s = t
+	}
+	return found | f.tails(buf, cut, m, s)
+}
+
+// lockstep runs the DFA over four parts of equal length from states s, and
+// returns the states after them and the bits of all the states met. It is
+// kept small so that everything it needs stays in registers.
+func lockstep(next *[1 << 16]uint16, class *[256]uint8, q0, q1, q2, q3 []byte, s [4]uint16) ([4]uint16, uint16) {
+	q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
+	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
+	var seen uint16
+	for k := range q0 {
+		// uint16 indexes into a 1<<16 table need no bounds checks.
+		s0 = next[s0+uint16(class[q0[k]])]
+		s1 = next[s1+uint16(class[q1[k]])]
+		s2 = next[s2+uint16(class[q2[k]])]
+		s3 = next[s3+uint16(class[q3[k]])]
+		seen |= s0 | s1 | s2 | s3
+	}
+	return [4]uint16{s0, s1, s2, s3}, seen
+}
+
+// stepRec is a step of lockstepRec where some part met a state with
+// accBit: its offset and the four states.
+type stepRec struct {
+	j int32
+	s [4]uint16
+}
+
+// lockstepRec is lockstep that also records the steps where a state has
+// accBit set, in rec (which has room for one a step). The four parts are
+// first copied side by side, which frees the registers the recording needs.
+func lockstepRec(next *[1 << 16]uint16, class *[256]uint8, q0, q1, q2, q3 []byte, s [4]uint16, rec *[filterBlock]stepRec) ([4]uint16, int) {
+	var blk [4][filterBlock]byte
+	l := min(len(q0), filterBlock)
+	copy(blk[0][:], q0[:l])
+	copy(blk[1][:], q1[:l])
+	copy(blk[2][:], q2[:l])
+	copy(blk[3][:], q3[:l])
+	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
+	n := 0
+	for k := range l {
+		k &= filterBlock - 1
+		s0 = next[s0+uint16(class[blk[0][k]])]
+		s1 = next[s1+uint16(class[blk[1][k]])]
+		s2 = next[s2+uint16(class[blk[2][k]])]
+		s3 = next[s3+uint16(class[blk[3][k]])]
+		if (s0|s1|s2|s3)&accBit != 0 {
+			rec[n&(filterBlock-1)] = stepRec{int32(k), [4]uint16{s0, s1, s2, s3}}
+			n++
+		}
+	}
+	return [4]uint16{s0, s1, s2, s3}, n
+}
+
+// tails scans what the lock step of m bytes left of each part, from states
+// s, and looks at the end of the line.
+func (f *wordFilter) tails(buf []byte, cut *[5]int, m int, s [4]uint16) uint64 {
+	var found uint64
+	for k := range 4 {
+		if done := cut[k] + m; done < cut[k+1] || k == 3 {
+			found |= f.scan(s[k], buf[min(done, cut[k+1]):cut[k+1]], k == 3)
+		}
+	}
+	return found
+}
+
+// accepted returns the tokens seen on entering state s.
+func (f *wordFilter) accepted(s uint16) uint64 {
+	if s&accBit == 0 {
+		return 0
+	}
+	return f.accMask[f.div.of(s-accBit)]
+}
+
+// mayMatch reports whether some phrase may match buf[:n], where buf[n:] is
+// filler bytes (see seen).
+func (f *wordFilter) mayMatch(buf []byte, n int) bool {
+	return f.possible(f.seen(buf, n))
+}
+
+// completes reports whether a phrase that needs one of the tokens just
+// added needs no token beyond found.
+func (f *wordFilter) completes(found, added uint64) bool {
+	for ; added != 0; added &= added - 1 {
+		for _, need := range f.byBit[bits.TrailingZeros64(added)] {
+			if need&^found == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// possible reports whether some phrase needs no token beyond found.
+func (f *wordFilter) possible(found uint64) bool {
 	if found == 0 {
-		return false // every phrase needs at least one word
+		return false // every phrase needs at least one token
 	}
 	for _, need := range f.phraseMask {
 		if need&^found == 0 {
@@ -371,3 +641,12 @@ func (f *wordFilter) mayMatch(line []byte) bool {
 	}
 	return false
 }
+
+// divider divides numbers below 1<<16 by a number up to 256 with a multiply,
+// exactly: the error of the rounded-up reciprocal stays below one part in
+// 1<<24.
+type divider struct{ m uint64 }
+
+func newDivider(d int) divider { return divider{(1<<32 + uint64(d) - 1) / uint64(d)} }
+
+func (v divider) of(x uint16) int { return int(uint64(x) * v.m >> 32) }

@@ -11,8 +11,10 @@ type Matcher struct {
 
 	// The line is normalized only when something needs it: a phrase the
 	// filter lets through, a regex, or Normalized. raw keeps a copy so that
-	// Normalized does not depend on the caller's buffer.
+	// Normalized does not depend on the caller's buffer, followed by filler
+	// bytes for the filter.
 	raw      []byte
+	rawLen   int
 	normDone bool
 
 	// Per-call state is marked with a generation number instead of being
@@ -26,7 +28,8 @@ type Matcher struct {
 	ruleGen   []uint32 // rule already a candidate in this call
 
 	occ    []occurrence
-	seen   []int32 // pieces seen in this call
+	acHits [4][]acHit // per part of scan
+	seen   []int32    // pieces seen in this call
 	cand   []int32
 	hits   []int
 	ends   []int32
@@ -41,8 +44,10 @@ type occurrence struct {
 	next       int32 // next occurrence of the same piece, or -1
 }
 
-// NewMatcher returns a Matcher for s.
+// NewMatcher returns a Matcher for s, building the matching tables first
+// if need be (see Prepare).
 func (s *Set) NewMatcher() *Matcher {
+	s.Prepare()
 	return &Matcher{
 		s:         s,
 		norm:      normalizer{track: true},
@@ -61,13 +66,13 @@ func (s *Set) NewMatcher() *Matcher {
 func (m *Matcher) Match(cmdline, parent []byte) []int {
 	s := m.s
 	m.nextGen()
-	m.raw = append(m.raw[:0], cmdline...)
-	m.normDone = false
+	m.raw = append(append(m.raw[:0], cmdline...), fillerPad[:]...)
+	m.rawLen, m.normDone = len(cmdline), false
 	m.occ, m.seen, m.cand, m.hits = m.occ[:0], m.seen[:0], m.cand[:0], m.hits[:0]
 
-	if s.ac != nil && (s.filter == nil || s.filter.mayMatch(cmdline)) {
+	if s.ac != nil && (s.filter == nil || s.filter.mayMatch(m.raw, len(cmdline))) {
 		m.normalize()
-		m.scan(m.norm.out)
+		m.scan()
 	}
 	for _, p := range m.seen {
 		for _, ph := range s.pieces[p].phrases {
@@ -114,7 +119,7 @@ func (m *Matcher) Normalized() []byte {
 func (m *Matcher) normalize() {
 	if !m.normDone {
 		m.norm.out = m.norm.out[:0]
-		m.norm.run(m.raw)
+		m.norm.run(m.raw[:m.rawLen])
 		m.normDone = true
 	}
 }
@@ -139,20 +144,134 @@ func (m *Matcher) candidate(r int32) {
 
 // scan runs the automaton over the normalized line and records the pieces
 // found on word boundaries.
-func (m *Matcher) scan(text []byte) {
+//
+// The state of the automaton depends on the last maxLen bytes only, and is
+// the root after a byte of no needle: so a long line is cut into four parts,
+// each started from the root after such a byte or maxLen bytes early, and
+// the four are scanned in lock step (as in wordFilter.scan4), so that the
+// table lookups of one part do not wait for those of another. Pieces found
+// are kept per part and recorded in line order afterwards.
+func (m *Matcher) scan() {
+	a := m.s.ac
+	text := m.norm.out
+	switch {
+	case a.next16 == nil:
+		m.resume(text, 0, 0, len(text))
+		return
+	case !a.hasPad || len(text) < 64:
+		m.resume16(text)
+		return
+	}
+	n, w := len(text), a.maxLen
+	// Part k starts at st[k] from the root, and its pieces are those that
+	// end in [own[k], own[k+1]).
+	var st, own [5]int
+	own[4] = n
+	for k := 1; k < 4; k++ {
+		t := k * n / 4
+		st[k], own[k] = max(t-w, 0), t
+		lo := max(own[k-1], t-w)
+		for d := 0; d < w; d++ {
+			if p := t - 1 + d; p >= lo && p < n-1 && a.class[text[p]] == 0 {
+				st[k], own[k] = p+1, p+1
+				break
+			}
+			if p := t - 2 - d; p >= lo && a.class[text[p]] == 0 {
+				st[k], own[k] = p+1, p+1
+				break
+			}
+		}
+		if own[k] <= own[k-1] || st[k] < st[k-1] {
+			m.resume16(text) // a line too short for its needles
+			return
+		}
+	}
+	// Every part reads as many bytes as the longest needs: the others read
+	// on into the next part, or into pad bytes after the line.
+	l := max(own[1]-st[0], own[2]-st[1], own[3]-st[2], own[4]-st[3])
+	buf := text
+	for len(buf) < st[3]+l {
+		buf = append(buf, a.pad)
+	}
+	m.norm.out = buf[:n] // the same line, in the buffer that has room
+	for k := range m.acHits {
+		m.acHits[k] = m.acHits[k][:0]
+	}
+	var s [4]uint16
+	var rec [filterBlock]stepRec
+	for j := 0; j < l; j += filterBlock {
+		e := min(j+filterBlock, l)
+		q0, q1, q2, q3 := buf[st[0]+j:st[0]+e], buf[st[1]+j:st[1]+e], buf[st[2]+j:st[2]+e], buf[st[3]+j:st[3]+e]
+		var nrec int
+		s, nrec = lockstepRec(a.next16, &a.class, q0, q1, q2, q3, s, &rec)
+		for _, r := range rec[:nrec] {
+			for k, sk := range r.s {
+				if i := st[k] + j + int(r.j); sk&accBit != 0 && i >= own[k] && i < own[k+1] {
+					m.acHits[k] = append(m.acHits[k], acHit{int32(i), int32(sk)})
+				}
+			}
+		}
+	}
+	for k := range 4 {
+		for _, h := range m.acHits[k] {
+			m.output16(text, h.pos, uint16(h.state))
+		}
+	}
+}
+
+// resume16 scans text with next16, from the root.
+func (m *Matcher) resume16(text []byte) {
+	a := m.s.ac
+	next, class := a.next16, &a.class
+	var s uint16
+	for i, c := range text {
+		s = next[s+uint16(class[c])]
+		if s&accBit != 0 {
+			m.output16(text, int32(i), s)
+		}
+	}
+}
+
+// output16 records the pieces of state s of next16, met at text[i].
+func (m *Matcher) output16(text []byte, i int32, s uint16) {
+	a := m.s.ac
+	id := a.accID[a.div.of(s-accBit)]
+	for _, p := range a.outs[a.outStart[id]:a.outStart[id+1]] {
+		m.found(p, text, i+1)
+	}
+}
+
+// fillerPad follows the line in Matcher.raw; see wordFilter.seen.
+var fillerPad = func() (p [64]byte) {
+	for i := range p {
+		p[i] = filler
+	}
+	return p
+}()
+
+// acHit is an accepting state met at text[pos] by one part of scan.
+type acHit struct{ pos, state int32 }
+
+// resume scans text[from:to] from state st.
+func (m *Matcher) resume(text []byte, st int32, from, to int) {
 	a := m.s.ac
 	next, class := a.next, &a.class
-	st := int32(0)
-	for i := 0; i < len(text); i++ {
+	for i := from; i < to; i++ {
 		st = next[st+int32(class[text[i]])]
 		if st >= 0 {
 			continue
 		}
 		st = -st - 1
-		id := st / a.nclass
-		for _, p := range a.outs[a.outStart[id]:a.outStart[id+1]] {
-			m.found(p, text, int32(i+1))
-		}
+		m.output(text, int32(i), st)
+	}
+}
+
+// output records the pieces of accepting state st, met at text[i].
+func (m *Matcher) output(text []byte, i, st int32) {
+	a := m.s.ac
+	id := st / a.nclass
+	for _, p := range a.outs[a.outStart[id]:a.outStart[id+1]] {
+		m.found(p, text, i+1)
 	}
 }
 

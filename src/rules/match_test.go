@@ -101,6 +101,7 @@ func compileString(t testing.TB, name, src string) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Prepare() // tests look at the tables
 	return s
 }
 

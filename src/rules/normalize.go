@@ -95,20 +95,30 @@ func (n *normalizer) run(in []byte) {
 		switch normClass[c] {
 		case cWord:
 			if n.opStart < 0 && n.pend == 0 && n.wordStart >= 0 {
-				// Fast path: the rest of a word, which is most of a line,
-				// written straight into the capacity grown above.
+				// Fast path: the rest of a word, and the words that follow
+				// it after single spaces, which is most of a line, written
+				// straight into the capacity grown above.
 				out := n.out
-				w := len(out)
+				w, ws := len(out), n.wordStart
 				out = out[:cap(out)]
 				for ; i < len(in) && w < len(out); i++ {
 					c = in[i]
-					if !plainWord[c] {
+					if plainWord[c] {
+						out[w] = lowerASCII[c]
+						w++
+						continue
+					}
+					// A single space between two plain bytes ends one word and
+					// starts the next, as the general path would, unless the
+					// word ends in ".exe", which the general path drops.
+					if c != ' ' || i+1 >= len(in) || !plainWord[in[i+1]] || w-ws >= 4 && string(out[w-4:w]) == ".exe" {
 						break
 					}
-					out[w] = lowerASCII[c]
+					out[w] = ' '
 					w++
+					ws = w
 				}
-				n.out = out[:w]
+				n.out, n.wordStart = out[:w], ws
 				if i == len(in) || normClass[in[i]] != cWord {
 					i-- // let the loop bring it back
 					continue

@@ -85,11 +85,10 @@ func appendName(dst, name []byte) []byte {
 		name = name[i+1:]
 	}
 	start := len(dst)
-	for _, c := range name {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
+	dst = append(dst, name...) // memmove: safe when name lies in dst[start:]
+	low := dst[start:]
+	for i, c := range low {
+		low[i] = lowerASCII[c]
 	}
 	for len(dst)-start > 4 && string(dst[len(dst)-4:]) == ".exe" {
 		dst = dst[:len(dst)-4]

@@ -30,6 +30,12 @@
 // All phrases of all rules are found in one pass over the line by one
 // Aho–Corasick automaton; a Matcher keeps its buffers, so Match does not
 // allocate once warmed up.
+//
+// Most command lines match no phrase, and most of those hold none of the
+// words the phrases need: a filter over the raw line (wordFilter) finds that
+// out first, in a fraction of the cost of normalizing and scanning, and the
+// line is normalized only when a phrase may match, a regex needs it, or
+// Normalized asks for it.
 package rules
 
 // Rule is one rule of a pack as written. Compile turns rules into matchers;

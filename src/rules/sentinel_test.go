@@ -25,6 +25,7 @@ func sentinel(t testing.TB) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Prepare() // tests look at the tables
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Set is the compiled form of one or more packs. It is read-only once
@@ -13,6 +14,12 @@ type Set struct {
 	rules []*Rule
 	flags []string
 
+	// The automaton and filter tables are built on first use (Prepare),
+	// not in Compile: building them takes milliseconds, and the search
+	// command must answer getinfo, which only needs the validated rules,
+	// within a few milliseconds of starting.
+	prepare *sync.Once // a pointer so that tests may copy a prepared Set
+	needles []string
 	ac      *automaton
 	filter  *wordFilter // nil when it cannot rule phrases out
 	pieces  []pieceInfo
@@ -50,7 +57,7 @@ type ruleCheck struct {
 // within a pack, the order of the file. Two rules of the same name are an
 // error (*PackError naming the later one).
 func Compile(packs ...*Pack) (*Set, error) {
-	s := &Set{}
+	s := &Set{prepare: new(sync.Once)}
 	b := setBuilder{s: s, pieceID: map[string]int32{}, phraseID: map[string]int32{}}
 	names := map[string]*Rule{}
 	flagSeen := map[string]bool{}
@@ -78,11 +85,20 @@ func Compile(packs ...*Pack) (*Set, error) {
 			}
 		}
 	}
-	if len(b.needles) > 0 {
-		s.ac = buildAutomaton(b.needles)
-		s.filter = buildFilter(b.needles, s.phrases)
-	}
+	s.needles = b.needles
 	return s, nil
+}
+
+// Prepare builds the matching tables if that has not happened yet. Matchers
+// call it; a caller may call it early, in a goroutine, to have the tables
+// ready when the first line arrives. It is safe for concurrent use.
+func (s *Set) Prepare() {
+	s.prepare.Do(func() {
+		if len(s.needles) > 0 {
+			s.ac = buildAutomaton(s.needles)
+			s.filter = buildFilter(s.needles, s.phrases)
+		}
+	})
 }
 
 type setBuilder struct {
