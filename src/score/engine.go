@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"strconv"
 
@@ -163,6 +164,29 @@ type Scorer struct {
 	res     Result
 }
 
+// floatText remembers the printed form of recent scores. Printing a float64
+// in shortest form costs more than scoring a short line, and a stream's
+// scores repeat: the same keywords give the same score.
+type floatText struct {
+	key  [1024]uint64
+	text [1024][24]byte // Python repr needs at most 24 bytes
+	n    [1024]uint8    // 0: empty slot
+}
+
+func (c *floatText) append(dst []byte, f float64) []byte {
+	bits := math.Float64bits(f)
+	i := (bits ^ bits>>23 ^ bits>>41) & 1023
+	if c.n[i] != 0 && c.key[i] == bits {
+		return append(dst, c.text[i][:c.n[i]]...)
+	}
+	start := len(dst)
+	dst = model.AppendFloat(dst, f)
+	if n := len(dst) - start; n <= len(c.text[i]) {
+		c.key[i], c.n[i] = bits, uint8(copy(c.text[i][:], dst[start:]))
+	}
+	return dst
+}
+
 // NewScorer returns a Scorer for e.
 func (e *Engine) NewScorer() *Scorer {
 	s := &Scorer{e: e}
@@ -174,6 +198,7 @@ func (e *Engine) NewScorer() *Scorer {
 	}
 	s.res.e = e
 	s.res.flags = make([]bool, len(e.flags))
+	s.res.floats = new(floatText)
 	return s
 }
 
@@ -190,6 +215,7 @@ type Result struct {
 	features   []model.Contribution
 	normalized []byte
 	cmdline    []byte
+	floats     *floatText
 }
 
 // Score scores cmdline; parent is the parent process name or path (may be
@@ -262,7 +288,7 @@ func (r *Result) Emit(sink Sink, scratch []byte) []byte {
 	}
 	e, ix := r.e, r.e.idx
 	if ix.score >= 0 {
-		scratch = model.AppendFloat(scratch[:0], r.Score)
+		scratch = r.floats.append(scratch[:0], r.Score)
 		sink.Set(ix.score, scratch)
 	}
 	if ix.features >= 0 {

@@ -10,6 +10,7 @@ import (
 
 	"scorecmdline/lookups"
 	"scorecmdline/src/config"
+	"scorecmdline/src/model"
 )
 
 func engine(t testing.TB, opts Options) *Engine {
@@ -219,4 +220,21 @@ func BenchmarkScore(b *testing.B) {
 		scratch = sc.Score(line, parent).Emit(nopSink{}, scratch)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// The score text cache must print exactly what model.AppendFloat prints,
+// including for values that collide in the cache.
+func TestFloatText(t *testing.T) {
+	var c floatText
+	vals := []float64{-1.2124304031951825, 8.458906799068355, 0, 1e-05, -0.0, 1.5e16, 123456.125}
+	for i := range 5000 {
+		vals = append(vals, float64(i)*0.1-250, 1/float64(i+1))
+	}
+	for round := range 2 {
+		for _, v := range vals {
+			if got, want := string(c.append(nil, v)), string(model.AppendFloat(nil, v)); got != want {
+				t.Fatalf("round %d: %v printed %s, want %s", round, v, got, want)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package tokenize
 import (
 	"bytes"
 	"math/bits"
+	"slices"
 )
 
 // Span is a token's place in a line: line[Start:End].
@@ -30,31 +31,42 @@ func AppendSpans(dst []Span, line []byte) (_ []Span, ok bool) {
 	if bytes.IndexByte(line, '`') >= 0 {
 		return dst, false
 	}
-	// carry is 1 while inside a token; at a block's start it says whether
-	// the previous block ended inside one. Bits past the line's end are 0,
-	// so a token ending there has its falling edge in the last block.
-	var carry uint64
-	start := 0
+	// At most one token per two bytes: reserve room once, so the loop
+	// below stores without growth checks.
+	dst = slices.Grow(dst, len(line)/2+1)
+	n := len(dst)
+	out := dst[:cap(dst)]
+	var carry uint64 // 1 when the previous block ended inside a token
+	pending := 0     // start of that token
 	for base := 0; base < len(line); base += 64 {
-		blk := line[base:min(base+64, len(line))]
 		var m uint64
-		for k, c := range blk {
+		for k, c := range line[base:min(base+64, len(line))] {
 			m |= isTok[c] << (k & 63)
 		}
-		edges := m ^ (m<<1 | carry) // a bit where a token starts or ends
-		for edges != 0 {
-			pos := base + bits.TrailingZeros64(edges)
-			edges &= edges - 1
-			if carry == 0 { // rising edge
-				start, carry = pos, 1
-			} else {
-				dst = append(dst, Span{int32(start), int32(pos)})
-				carry = 0
-			}
+		prev := m<<1 | carry
+		starts := m &^ prev // first byte of each token
+		ends := prev &^ m   // the byte after each token
+		if carry != 0 && ends != 0 {
+			out[n] = Span{int32(pending), int32(base + bits.TrailingZeros64(ends))}
+			n++
+			ends &= ends - 1
 		}
+		for starts != 0 {
+			st := base + bits.TrailingZeros64(starts)
+			starts &= starts - 1
+			if ends == 0 { // runs into the next block
+				pending = st
+				break
+			}
+			out[n] = Span{int32(st), int32(base + bits.TrailingZeros64(ends))}
+			n++
+			ends &= ends - 1
+		}
+		carry = m >> 63
 	}
 	if carry != 0 {
-		dst = append(dst, Span{int32(start), int32(len(line))})
+		out[n] = Span{int32(pending), int32(len(line))}
+		n++
 	}
-	return dst, true
+	return out[:n], true
 }
