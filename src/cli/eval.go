@@ -360,7 +360,8 @@ func (rep *Report) table(w io.Writer) {
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nmodel alert: len > %s and score > threshold (the deployed ESCU search); pack alert: rule_count > 0; combined: either.\n", "min_length")
+	fmt.Fprintln(w, "\nmodel alert: the model's deployed gate and threshold (escu: len(cmdline) > 200 and score > 0.5);")
+	fmt.Fprint(w, "pack alert: rule_count > 0; combined: either. AUC and TPR@1% FPR rank the raw score, ungated.\n")
 }
 
 func cells(r Rates) string {
