@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"sort"
@@ -19,13 +19,13 @@ import (
 // runEval is `scorecmdline eval`: detection quality on labelled JSON Lines
 // ({"cmdline":..., "label":"malicious"|"benign", "parent_image":...}).
 func runEval(env Env, args []string) int {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	modelName := fs.String("model", "escu", "model to measure, or none")
-	rulesFlag := fs.String("rules", "sentinel_cmd", "rule packs to measure, each on its own and combined, or none")
-	lookups := fs.String("lookups", "", "folder with model and rule files (default: built in)")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	fs.Usage = func() {
+	flags := flag.NewFlagSet("eval", flag.ContinueOnError)
+	flags.SetOutput(env.Stderr)
+	modelName := flags.String("model", "escu", "model to measure, or none")
+	rulesFlag := flags.String("rules", "sentinel_cmd", "rule packs to measure, each on its own and combined, or none")
+	lookups := flags.String("lookups", "", "folder with model and rule files (default: built in)")
+	asJSON := flags.Bool("json", false, "print JSON instead of a table")
+	flags.Usage = func() {
 		fmt.Fprint(env.Stderr, `Usage: scorecmdline eval [options] FILE...
 
 Reads labelled JSON Lines (cmdline, label "malicious" or "benign", optional
@@ -36,13 +36,13 @@ both combined; for the raw score, ROC AUC and the TPR at 1% FPR.
 
 Options:
 `)
-		fs.PrintDefaults()
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+	if flags.NArg() == 0 {
+		flags.Usage()
 		return 2
 	}
 	ev, err := newEvaluator(config.Lookups(*lookups), *modelName, config.SplitList(*rulesFlag))
@@ -51,7 +51,7 @@ Options:
 		return 2
 	}
 	status := 0
-	for _, name := range fs.Args() {
+	for _, name := range flags.Args() {
 		if err := ev.file(env, name); err != nil {
 			fmt.Fprintf(env.Stderr, "scorecmdline eval: %v\n", err)
 			status = 1
@@ -88,7 +88,7 @@ type set struct {
 	packs  [][]bool  // per pack: rule_count > 0
 }
 
-func newEvaluator(lookups iofs.FS, modelName string, packs []string) (*evaluator, error) {
+func newEvaluator(lookups fs.FS, modelName string, packs []string) (*evaluator, error) {
 	ev := &evaluator{modelName: modelName}
 	if modelName != score.None {
 		eng, err := score.New(lookups, score.Options{Model: modelName, Rules: []string{score.None}})

@@ -24,14 +24,14 @@ type engineFlags struct {
 	lookups string
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
+func (f *engineFlags) register(flags *flag.FlagSet) {
 	d := score.Defaults()
 	f.opts = d
-	fs.StringVar(&f.opts.Model, "model", d.Model, "model name (lookups/NAME.model.toml) or none")
-	fs.StringVar(&f.rules, "rules", strings.Join(d.Rules, ","), "rule packs (lookups/NAME.rules.toml), comma-separated, or none")
-	fs.BoolVar(&f.opts.Explain, "explain", false, "add score_features and normalized_cmdline")
-	fs.StringVar(&f.opts.Prefix, "prefix", "", "prefix for the output field names")
-	fs.StringVar(&f.lookups, "lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
+	flags.StringVar(&f.opts.Model, "model", d.Model, "model name (lookups/NAME.model.toml) or none")
+	flags.StringVar(&f.rules, "rules", strings.Join(d.Rules, ","), "rule packs (lookups/NAME.rules.toml), comma-separated, or none")
+	flags.BoolVar(&f.opts.Explain, "explain", false, "add score_features and normalized_cmdline")
+	flags.StringVar(&f.opts.Prefix, "prefix", "", "prefix for the output field names")
+	flags.StringVar(&f.lookups, "lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
 }
 
 func (f *engineFlags) engine() (*score.Engine, error) {
@@ -40,19 +40,19 @@ func (f *engineFlags) engine() (*score.Engine, error) {
 }
 
 func runScore(env Env, args []string) int {
-	fs := flag.NewFlagSet("score", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	flags := flag.NewFlagSet("score", flag.ContinueOnError)
+	flags.SetOutput(env.Stderr)
 	var ef engineFlags
-	ef.register(fs)
-	field := fs.String("field", "", "JSON member or CSV column holding the command line (default: cmdline, process, CommandLine, ...)")
-	parent := fs.String("parent-field", "", "JSON member or CSV column holding the parent process (default: parent_image, parent_process_name, ...)")
-	input := fs.String("input", formatAuto, "input format: auto, lines, jsonl or csv (auto: by file extension, else JSON when a line starts with {)")
-	format := fs.String("format", "csv", "output format: csv or json (JSON Lines)")
-	fs.Usage = func() {
+	ef.register(flags)
+	field := flags.String("field", "", "JSON member or CSV column holding the command line (default: cmdline, process, CommandLine, ...)")
+	parent := flags.String("parent-field", "", "JSON member or CSV column holding the parent process (default: parent_image, parent_process_name, ...)")
+	input := flags.String("input", formatAuto, "input format: auto, lines, jsonl or csv (auto: by file extension, else JSON when a line starts with {)")
+	format := flags.String("format", "csv", "output format: csv or json (JSON Lines)")
+	flags.Usage = func() {
 		fmt.Fprint(env.Stderr, "Usage: scorecmdline score [options] [FILE...]\n\nScores each command line (one per line, JSON Lines, or CSV with a header) read from\nthe files, or stdin when none is given or FILE is -, and prints one result per input.\n\nOptions:\n")
-		fs.PrintDefaults()
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := flags.Parse(args); err != nil {
 		return 2
 	}
 	if *format != "csv" && *format != "json" {
@@ -64,7 +64,7 @@ func runScore(env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "scorecmdline score: %v\n", err)
 		return 2
 	}
-	files := fs.Args()
+	files := flags.Args()
 	if len(files) == 0 {
 		files = []string{"-"}
 	}

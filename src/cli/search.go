@@ -32,6 +32,9 @@ func (c *searchCommand) Getinfo(req *searchcmd.Getinfo) (*searchcmd.Plan, error)
 	if err := config.Decode(req.Options, &opts); err != nil {
 		return nil, err
 	}
+	if opts.Field == "" {
+		return nil, errors.New("Illegal value: field= (name the field holding the command line, e.g. field=process)")
+	}
 	eng, err := score.New(c.lookups, opts)
 	if err != nil {
 		return nil, err
@@ -71,19 +74,19 @@ func searchPlan(eng *score.Engine) *searchcmd.Plan {
 // its limits changed, for commands.conf `command.arg.N` settings such as
 // command.arg.1 = search, command.arg.2 = --max-chunk-size=2GiB.
 func runSearchArgs(env Env, args []string) int {
-	fs := flag.NewFlagSet("search", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	flags := flag.NewFlagSet("search", flag.ContinueOnError)
+	flags.SetOutput(env.Stderr)
 	var cfg searchcmd.Config
 	var chunkSize, fieldSize string
-	fs.StringVar(&chunkSize, "max-chunk-size", "1GiB", "largest request chunk (metadata + body) accepted")
-	fs.StringVar(&fieldSize, "max-field-size", "64MiB", "largest CSV field accepted")
-	fs.IntVar(&cfg.Workers, "workers", 0, "rows scored in parallel per chunk (default: the number of CPUs)")
-	lookups := fs.String("lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
-	fs.Usage = func() {
+	flags.StringVar(&chunkSize, "max-chunk-size", "1GiB", "largest request chunk (metadata + body) accepted")
+	flags.StringVar(&fieldSize, "max-field-size", "64MiB", "largest CSV field accepted")
+	flags.IntVar(&cfg.Workers, "workers", 0, "rows scored in parallel per chunk (default: the number of CPUs)")
+	lookups := flags.String("lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
+	flags.Usage = func() {
 		fmt.Fprint(env.Stderr, "Usage: scorecmdline search [options]\n\nSpeaks the chunked search protocol on stdin/stdout, as without arguments, with other limits.\n\nOptions:\n")
-		fs.PrintDefaults()
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := flags.Parse(args); err != nil {
 		return 2
 	}
 	var err error
