@@ -137,15 +137,14 @@ func open(env Env, name string) (io.Reader, func(), error) {
 // resultWriter prints results as CSV (input columns, then the output
 // fields; multivalue fields joined with "|") or as JSON Lines.
 type resultWriter struct {
-	json      bool
-	out       *bufio.Writer
-	csv       *csv.Writer
-	fields    []score.Field
-	header    []string // the CSV header written so far, to detect a change between files
-	row       []string
-	vals      sinkStrings
-	buf       []byte
-	wroteHead bool
+	json   bool
+	out    *bufio.Writer
+	csv    *csv.Writer
+	fields []score.Field
+	header []string // the input columns of the CSV header written, nil before it
+	row    []string
+	vals   sinkStrings
+	buf    []byte
 }
 
 func (w *resultWriter) write(rr *recordReader, rec *record, res *score.Result) error {
@@ -167,8 +166,8 @@ func (w *resultWriter) write(rr *recordReader, rec *record, res *score.Result) e
 	if rr.header != nil {
 		in = rr.header
 	}
-	if !w.wroteHead || !slices.Equal(w.header, in) {
-		if w.wroteHead {
+	if w.header == nil || !slices.Equal(w.header, in) {
+		if w.header != nil {
 			return fmt.Errorf("%s: its columns differ from the previous file's; score CSV files with different headers separately", rr.name)
 		}
 		w.header = in
@@ -179,7 +178,6 @@ func (w *resultWriter) write(rr *recordReader, rec *record, res *score.Result) e
 		if err := w.csv.Write(head); err != nil {
 			return err
 		}
-		w.wroteHead = true
 	}
 	w.row = w.row[:0]
 	if rec.Columns != nil {

@@ -127,21 +127,30 @@ func buildAutomaton(needles []string) *automaton {
 	return a
 }
 
-// compact fills next16 and accID when the automaton fits.
-func (a *automaton) compact(delta, outs [][]int32) {
-	nc := int(a.nclass)
-	off := make([]int, len(delta))
-	var nplain, nacc int
-	for s := range delta {
-		if len(outs[s]) > 0 {
-			off[s] = accBit + nacc*nc
+// layout16 places n states, each a row of ncol entries, in a 16-bit table:
+// plain states from 0, accepting ones from accBit, so one bit of a state's
+// offset says whether entering it reports something. It returns each
+// state's offset and how many states of each kind there are; ok is false
+// when either kind does not fit below its half of the table.
+func layout16(n, ncol int, accepting func(int) bool) (off []int, nplain, nacc int, ok bool) {
+	off = make([]int, n)
+	for s := range n {
+		if accepting(s) {
+			off[s] = accBit + nacc*ncol
 			nacc++
 		} else {
-			off[s] = nplain * nc
+			off[s] = nplain * ncol
 			nplain++
 		}
 	}
-	if nplain*nc > accBit || nacc*nc > accBit {
+	return off, nplain, nacc, nplain*ncol <= accBit && nacc*ncol <= accBit
+}
+
+// compact fills next16 and accID when the automaton fits.
+func (a *automaton) compact(delta, outs [][]int32) {
+	nc := int(a.nclass)
+	off, _, nacc, ok := layout16(len(delta), nc, func(s int) bool { return len(outs[s]) > 0 })
+	if !ok {
 		return
 	}
 	a.next16 = new([1 << 16]uint16)

@@ -214,15 +214,6 @@ func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, 
 		}
 	}
 
-	ctxOf := func(col int) uint8 {
-		switch col {
-		case colBlank:
-			return sideBlank
-		case colDash:
-			return sideDash
-		}
-		return sideAny
-	}
 	const exe = "exe"
 
 	// State keys, explored breadth-first from the start states.
@@ -254,7 +245,7 @@ func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, 
 				k.mask = 0
 				return k
 			case col < colSkip:
-				return key{at: true, ctx: ctxOf(col)}
+				return key{at: true, ctx: uint8(sideOf(uint8(col)))}
 			}
 			w := key{n: child(root[k.ctx], col), pend: k.pend}
 			if w.pend != 0 && col == colE {
@@ -299,7 +290,7 @@ func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, 
 		if k.pend != 0 && k.prog == 3 {
 			blank |= k.pend
 		}
-		out := key{at: true, ctx: ctxOf(col)}
+		out := key{at: true, ctx: uint8(sideOf(uint8(col)))}
 		switch col {
 		case colBlank:
 			seen |= blank
@@ -336,18 +327,8 @@ func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, 
 	// Number the states that add tokens from accBit on, so that one bit of
 	// the state tells them apart.
 	accepting := func(k key) bool { return k.mask != 0 }
-	off := make([]int, len(keys))
-	var nplain, nacc int
-	for id, k := range keys {
-		if accepting(k) {
-			off[id] = accBit + nacc*ncol
-			nacc++
-		} else {
-			off[id] = nplain * ncol
-			nplain++
-		}
-	}
-	if nplain*ncol > accBit || nacc*ncol > accBit {
+	off, nplain, nacc, fits := layout16(len(keys), ncol, func(id int) bool { return accepting(keys[id]) })
+	if !fits {
 		return nil, true
 	}
 	f.ncol = uint16(ncol)

@@ -38,6 +38,7 @@ type Engine struct {
 	model  *model.Model // nil with model=none
 	rules  *rules.Set   // nil with rules=none
 	flags  []string
+	flagOf []int // by rule index: the rule's position in flags, or -1
 	fields []Field
 	idx    fieldIndex
 }
@@ -95,6 +96,9 @@ func New(fsys fs.FS, opts Options) (*Engine, error) {
 		}
 		e.rules = set
 		e.flags = set.Flags()
+		for _, r := range set.Rules() {
+			e.flagOf = append(e.flagOf, slices.Index(e.flags, r.Flag)) // -1 for no flag
+		}
 	}
 	e.layout()
 	return e, nil
@@ -244,10 +248,9 @@ func (s *Scorer) Score(cmdline, parent []byte) *Result {
 		r.Hits = append(r.Hits, s.matcher.Match(cmdline, parent)...)
 		all := e.rules.Rules()
 		for _, h := range r.Hits {
-			rule := all[h]
-			r.Risk += rule.Risk
-			if rule.Flag != "" {
-				r.flags[slices.Index(e.flags, rule.Flag)] = true
+			r.Risk += all[h].Risk
+			if f := e.flagOf[h]; f >= 0 {
+				r.flags[f] = true
 			}
 		}
 		if e.opts.Explain {
