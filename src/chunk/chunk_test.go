@@ -3,17 +3,15 @@ package chunk
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"scorecmdline/src/internal/golden"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // dump renders what a Reader makes of a stream, one line per chunk.
 func dump(in []byte) []byte {
@@ -56,20 +54,7 @@ func TestReaderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, golden := dump(in), strings.TrimSuffix(file, ".chunks")+".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(file, ".chunks")+".golden", dump(in))
 		})
 	}
 }

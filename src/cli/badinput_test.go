@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/score"
 )
 
@@ -731,7 +732,9 @@ func TestHugeField(t *testing.T) {
 	}
 	var want sinkStrings
 	want.reset(len(eng.Fields()))
-	eng.NewScorer().Score(value, nil).Emit(want, nil)
+	var ev event.Event
+	ev.Set(event.Process, value)
+	eng.NewScorer().Score(&ev).Emit(want, nil)
 	for i, f := range eng.Fields() {
 		if w := strings.Join(want[i], "\n"); i >= len(got) || got[i] != w {
 			t.Errorf("output %s = %q, want %q", f.Name, got, w)

@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
+	"scorecmdline/src/internal/golden"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // runMain runs Main in this process with the given stdin.
 func runMain(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -24,19 +22,7 @@ func runMain(t *testing.T, stdin string, args ...string) (string, string, int) {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n%s", name, path, got)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 func TestScoreGolden(t *testing.T) {

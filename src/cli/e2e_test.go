@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/score"
 )
 
@@ -325,5 +326,6 @@ func libraryRisk(t *testing.T, cmdline, parent string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strconv.Itoa(eng.NewScorer().Score([]byte(cmdline), []byte(parent)).Risk)
+	var ev event.Event
+	return strconv.Itoa(eng.NewScorer().Score(lineEvent(&ev, cmdline, parent)).Risk)
 }

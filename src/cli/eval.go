@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/score"
 )
 
@@ -123,6 +124,7 @@ func (ev *evaluator) file(env Env, name string) error {
 	s := &set{name: filepath.Base(name), packs: make([][]bool, len(ev.packs))}
 	ev.sets = append(ev.sets, s)
 	bad := 0
+	var e event.Event
 	for {
 		rec, err := rr.Next()
 		var ie *inputError
@@ -142,15 +144,15 @@ func (ev *evaluator) file(env Env, name string) error {
 			bad++
 			continue
 		}
-		cmd, parent := []byte(rec.Cmdline), []byte(rec.Parent)
+		lineEvent(&e, rec.Cmdline, rec.Parent)
 		s.labels = append(s.labels, rec.Label == "malicious")
 		if ev.model != nil {
-			res := ev.model.Score(cmd, parent)
+			res := ev.model.Score(&e)
 			s.scores = append(s.scores, res.Score)
 			s.model = append(s.model, res.ModelAlert)
 		}
 		for i, ps := range ev.packScore {
-			s.packs[i] = append(s.packs[i], len(ps.Score(cmd, parent).Hits) > 0)
+			s.packs[i] = append(s.packs[i], len(ps.Score(&e).Hits) > 0)
 		}
 	}
 	if bad > 0 {

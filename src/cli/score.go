@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/score"
 )
 
@@ -87,6 +88,15 @@ func runScore(env Env, args []string) int {
 	return status
 }
 
+// lineEvent fills ev with a command line and its parent, a name or a path.
+func lineEvent(ev *event.Event, cmdline, parent string) *event.Event {
+	ev.Reset()
+	ev.Set(event.Process, []byte(cmdline))
+	ev.SetNameOrPath(event.ParentProcessName, event.ParentProcessPath, []byte(parent))
+	ev.Complete()
+	return ev
+}
+
 // scoreFile scores one input. A record that cannot be read is reported and
 // skipped; the error returned says how many were.
 func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *resultWriter) error {
@@ -100,6 +110,7 @@ func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *
 		return err
 	}
 	bad := 0
+	var ev event.Event
 	for {
 		rec, err := rr.Next()
 		var ie *inputError
@@ -116,7 +127,7 @@ func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *
 		case err != nil:
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		res := sc.Score([]byte(rec.Cmdline), []byte(rec.Parent))
+		res := sc.Score(lineEvent(&ev, rec.Cmdline, rec.Parent))
 		if err := w.write(rr, rec, res); err != nil {
 			return err
 		}

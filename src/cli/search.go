@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"math"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/score"
 	"scorecmdline/src/searchcmd"
 )
@@ -39,32 +41,53 @@ func (c *searchCommand) Getinfo(req *searchcmd.Getinfo) (*searchcmd.Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	if set := eng.Rules(); set != nil {
-		// Build the matching tables while splunkd reads the getinfo reply
-		// and prepares the first chunk, not before answering it.
-		go set.Prepare()
-	}
+	// Build the matching tables while splunkd reads the getinfo reply and
+	// prepares the first chunk, not before answering it.
+	go eng.Prepare()
 	return searchPlan(eng), nil
 }
 
+// searchPlan asks splunkd for the fields the loaded detectors read: the
+// command line and parent under the names field= and parent_field= give,
+// the others under their CIM names.
 func searchPlan(eng *score.Engine) *searchcmd.Plan {
 	opts := eng.Options()
-	p := &searchcmd.Plan{Inputs: []string{opts.Field}}
-	if eng.Rules() != nil && opts.ParentField != "" {
-		p.Inputs = append(p.Inputs, opts.ParentField)
+	p := &searchcmd.Plan{}
+	type source struct {
+		f  event.Field
+		in int // index into p.Inputs
+	}
+	var from []source
+	for _, f := range eng.Needs().Add(event.Process).Fields() {
+		name := f.String()
+		switch f {
+		case event.Process:
+			name = opts.Field
+		case event.ParentProcessName:
+			if name = opts.ParentField; name == "" {
+				continue
+			}
+		}
+		i := slices.Index(p.Inputs, name)
+		if i < 0 {
+			i = len(p.Inputs)
+			p.Inputs = append(p.Inputs, name)
+		}
+		from = append(from, source{f, i})
 	}
 	for _, f := range eng.Fields() {
 		p.Outputs = append(p.Outputs, searchcmd.Field{Name: f.Name, Multi: f.Multi})
 	}
 	p.NewWorker = func() searchcmd.RowFunc {
 		sc := eng.NewScorer()
+		var ev event.Event
 		var scratch []byte
 		return func(in [][]byte, out *searchcmd.Out) {
-			var parent []byte
-			if len(in) > 1 {
-				parent = in[1]
+			for _, s := range from {
+				ev.Set(s.f, in[s.in])
 			}
-			scratch = sc.Score(in[0], parent).Emit(out, scratch)
+			ev.Complete()
+			scratch = sc.Score(&ev).Emit(out, scratch)
 		}
 	}
 	return p

@@ -134,9 +134,6 @@ func (s *Scorer) count(i int) {
 	s.counts[i]++
 }
 
-// Count returns how often keyword i occurred in the last scored line.
-func (s *Scorer) Count(i int) int { return int(s.counts[i]) }
-
 // Contribution is one keyword's part of the last score.
 type Contribution struct {
 	Keyword string

