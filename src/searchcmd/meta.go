@@ -129,6 +129,18 @@ func getinfoReply(p *Plan) []byte {
 		b.WriteString(`,"required_fields":`)
 		b.Write(marshal(p.Inputs))
 	}
+	if len(p.Warnings) > 0 {
+		b.WriteString(`,"inspector":{"messages":[`)
+		for i, w := range p.Warnings {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`["WARN",`)
+			b.Write(marshal(w))
+			b.WriteByte(']')
+		}
+		b.WriteString(`]}`)
+	}
 	b.WriteString(`}`)
 	return b.Bytes()
 }

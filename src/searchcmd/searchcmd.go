@@ -57,6 +57,9 @@ type Plan struct {
 	Inputs []string
 	// Outputs are the fields the command adds, in output order.
 	Outputs []Field
+	// Warnings are shown in the Search UI (inspector WARN messages) without
+	// stopping the search: a rule file that was skipped, say.
+	Warnings []string
 	// NewWorker returns the row function of one worker. Workers run
 	// concurrently, each calling its own RowFunc from one goroutine.
 	NewWorker func() RowFunc

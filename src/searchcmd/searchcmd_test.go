@@ -454,14 +454,15 @@ func TestSearchInfo(t *testing.T) {
 
 func TestGetinfoReply(t *testing.T) {
 	tests := []struct {
-		inputs []string
-		want   string
+		inputs, warnings []string
+		want             string
 	}{
-		{nil, `{"type":"streaming"}`},
-		{[]string{"process", "a<b&\"c\""}, `{"type":"streaming","required_fields":["process","a<b&\"c\""]}`},
+		{nil, nil, `{"type":"streaming"}`},
+		{[]string{"process", "a<b&\"c\""}, nil, `{"type":"streaming","required_fields":["process","a<b&\"c\""]}`},
+		{[]string{"process"}, []string{"x.yml:3: bad", "y"}, `{"type":"streaming","required_fields":["process"],"inspector":{"messages":[["WARN","x.yml:3: bad"],["WARN","y"]]}}`},
 	}
 	for _, tt := range tests {
-		if got := string(getinfoReply(&Plan{Inputs: tt.inputs})); got != tt.want {
+		if got := string(getinfoReply(&Plan{Inputs: tt.inputs, Warnings: tt.warnings})); got != tt.want {
 			t.Errorf("got %s, want %s", got, tt.want)
 		}
 	}
