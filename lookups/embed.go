@@ -7,5 +7,5 @@ package lookups
 
 import "embed"
 
-//go:embed *.toml
+//go:embed *.toml *.model.bin
 var FS embed.FS

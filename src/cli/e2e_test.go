@@ -329,3 +329,12 @@ func libraryRisk(t *testing.T, cmdline, parent string) string {
 	var ev event.Event
 	return strconv.Itoa(eng.NewScorer().Score(lineEvent(&ev, cmdline, parent)).Risk)
 }
+
+// lineEvent fills ev with a command line and its parent, a name or a path.
+func lineEvent(ev *event.Event, cmdline, parent string) *event.Event {
+	ev.Reset()
+	ev.Set(event.Process, []byte(cmdline))
+	ev.SetNameOrPath(event.ParentProcessName, event.ParentProcessPath, []byte(parent))
+	ev.Complete()
+	return ev
+}

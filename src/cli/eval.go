@@ -125,6 +125,7 @@ func (ev *evaluator) file(env Env, name string) error {
 	ev.sets = append(ev.sets, s)
 	bad := 0
 	var e event.Event
+	var evBuf []byte
 	for {
 		rec, err := rr.Next()
 		var ie *inputError
@@ -144,7 +145,7 @@ func (ev *evaluator) file(env Env, name string) error {
 			bad++
 			continue
 		}
-		lineEvent(&e, rec.Cmdline, rec.Parent)
+		evBuf = rec.Fill(&e, evBuf)
 		s.labels = append(s.labels, rec.Label == "malicious")
 		if ev.model != nil {
 			res := ev.model.Score(&e)

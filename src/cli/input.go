@@ -11,18 +11,45 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"scorecmdline/src/event"
+	"scorecmdline/src/winevent"
 )
 
 // MaxLine bounds one input line (or CSV record) of the command line tools.
 const MaxLine = 64 << 20
 
-// record is one command line read by `score` or `eval`.
+// record is one command line read by `score` or `eval`, with the process
+// fields package winevent found when the record has a shape it knows (a
+// Sysmon, 4688 or Defender record in JSON, a CSV with Windows, Defender or
+// CIM column names).
 type record struct {
 	Line    int // 1-based line where the record starts
 	Cmdline string
 	Parent  string
 	Label   string   // eval: "malicious" or "benign"
 	Columns []string // csv: every column, for pass-through
+	fields  winevent.Record
+}
+
+// Fill sets ev to every field of the record: winevent's, with the command
+// line and parent the options picked over them (the parent as a path when
+// it holds a separator, else as a name, as event.SetNameOrPath decides),
+// then completed. buf is reused as winevent.Record.Fill does.
+func (r *record) Fill(ev *event.Event, buf []byte) []byte {
+	f := r.fields
+	f.Process = r.Cmdline
+	if r.Parent != "" {
+		f.ParentProcessName, f.ParentProcessPath = r.Parent, ""
+	}
+	buf = f.Fill(ev, buf)
+	if r.Parent != "" {
+		v := ev.Get(event.ParentProcessName)
+		ev.Set(event.ParentProcessName, nil)
+		ev.SetNameOrPath(event.ParentProcessName, event.ParentProcessPath, v)
+	}
+	ev.Complete()
+	return buf
 }
 
 // recordReader yields records from one input in one of three formats.
@@ -34,7 +61,8 @@ type recordReader struct {
 	br     *bufio.Reader
 	cr     *csv.Reader
 	header []string
-	fi, pi int // csv column indexes; pi may be -1
+	win    *winevent.CSVHeader // nil when no column is one winevent knows
+	fi, pi int                 // csv column indexes; either may be -1
 	line   int
 }
 
@@ -63,8 +91,6 @@ func newRecordReader(name string, r io.Reader, format, field, parent string) (*r
 	case formatLines, formatJSONL:
 	case formatCSV:
 		rr.cr = csv.NewReader(rr.br)
-		rr.cr.FieldsPerRecord = 0
-		rr.cr.ReuseRecord = false
 		h, err := rr.cr.Read()
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading the CSV header: %w", name, err)
@@ -73,7 +99,11 @@ func newRecordReader(name string, r io.Reader, format, field, parent string) (*r
 			h[0] = strings.TrimPrefix(h[0], "\ufeff")
 		}
 		rr.header = h
-		if rr.fi = pick(h, field, cmdlineFields); rr.fi < 0 {
+		rr.win, _ = winevent.NewCSVHeader(h)
+		// Without --field, a header winevent maps (Processes.process as
+		// tstats writes it) gives the command line even if no default
+		// column name matches.
+		if rr.fi = pick(h, field, cmdlineFields); rr.fi < 0 && (field != "" || rr.win == nil) {
 			return nil, fmt.Errorf("%s: no column %s in the CSV header %q", name, orList(field, cmdlineFields), h)
 		}
 		rr.pi = pick(h, parent, parentFields)
@@ -151,12 +181,12 @@ func (rr *recordReader) readLine() ([]byte, error) {
 // record that cannot be read (the reader can go on after it).
 func (rr *recordReader) Next() (*record, error) {
 	if rr.cr != nil {
-		line, _ := rr.cr.FieldPos(0)
 		row, err := rr.cr.Read()
 		if err == io.EOF {
 			return nil, io.EOF
 		}
-		if line, _ = rr.cr.FieldPos(0); err != nil {
+		line, _ := rr.cr.FieldPos(0)
+		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount) {
 				return nil, err // the CSV stream is broken beyond this point
@@ -164,10 +194,15 @@ func (rr *recordReader) Next() (*record, error) {
 			return nil, &inputError{rr.name, line, err}
 		}
 		rec := &record{Line: line, Columns: row}
-		if rr.fi < len(row) {
-			rec.Cmdline = row[rr.fi]
+		if rr.win != nil {
+			rec.fields, _ = rr.win.Record(row) // not a process creation: no fields
 		}
-		if rr.pi >= 0 && rr.pi < len(row) {
+		if rr.fi >= 0 {
+			rec.Cmdline = row[rr.fi]
+		} else {
+			rec.Cmdline = rec.fields.Process
+		}
+		if rr.pi >= 0 {
 			rec.Parent = row[rr.pi]
 		}
 		return rec, nil
@@ -192,9 +227,18 @@ func (rr *recordReader) Next() (*record, error) {
 			return nil, &inputError{rr.name, rr.line, fmt.Errorf("invalid JSON: %w", err)}
 		}
 		rec := &record{Line: rr.line}
+		fields, werr := winevent.ParseJSON(raw)
+		if werr == nil {
+			rec.fields = fields
+		}
 		var ok bool
 		if rec.Cmdline, ok = lookupString(obj, rr.field, cmdlineFields); !ok {
-			return nil, &inputError{rr.name, rr.line, fmt.Errorf("no string member %s", orList(rr.field, cmdlineFields))}
+			// Without --field, a process creation winevent reads (Winlogbeat,
+			// Azure, Defender streaming shapes nest their fields) gives it.
+			if rr.field != "" || werr != nil {
+				return nil, &inputError{rr.name, rr.line, fmt.Errorf("no string member %s", orList(rr.field, cmdlineFields))}
+			}
+			rec.Cmdline = fields.Process
 		}
 		rec.Parent, _ = lookupString(obj, rr.parent, parentFields)
 		rec.Label, _ = obj["label"].(string)

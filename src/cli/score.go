@@ -29,8 +29,10 @@ func (f *engineFlags) register(flags *flag.FlagSet) {
 	d := score.Defaults()
 	f.opts = d
 	flags.StringVar(&f.opts.Model, "model", d.Model, "model name (lookups/NAME.model.toml) or none")
-	flags.StringVar(&f.rules, "rules", strings.Join(d.Rules, ","), "rule packs (lookups/NAME.rules.toml), comma-separated, or none")
-	flags.BoolVar(&f.opts.Explain, "explain", false, "add score_features and normalized_cmdline")
+	flags.StringVar(&f.rules, "rules", strings.Join(d.Rules, ","), "rule packs (TOML lookups/NAME.rules.toml, Sigma lookups/NAME/), comma-separated, or none")
+	flags.StringVar(&f.opts.MinLevel, "min-level", "", "hide rule hits below this level (informational, low, medium, high, critical)")
+	flags.BoolVar(&f.opts.Deobfuscate, "deobfuscate", d.Deobfuscate, "run the deobfuscation stage before the detectors")
+	flags.BoolVar(&f.opts.Explain, "explain", false, "add score_features, rule_explain, deobfuscated_cmdline and normalized_cmdline")
 	flags.StringVar(&f.opts.Prefix, "prefix", "", "prefix for the output field names")
 	flags.StringVar(&f.lookups, "lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
 }
@@ -88,15 +90,6 @@ func runScore(env Env, args []string) int {
 	return status
 }
 
-// lineEvent fills ev with a command line and its parent, a name or a path.
-func lineEvent(ev *event.Event, cmdline, parent string) *event.Event {
-	ev.Reset()
-	ev.Set(event.Process, []byte(cmdline))
-	ev.SetNameOrPath(event.ParentProcessName, event.ParentProcessPath, []byte(parent))
-	ev.Complete()
-	return ev
-}
-
 // scoreFile scores one input. A record that cannot be read is reported and
 // skipped; the error returned says how many were.
 func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *resultWriter) error {
@@ -111,6 +104,7 @@ func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *
 	}
 	bad := 0
 	var ev event.Event
+	var evBuf []byte
 	for {
 		rec, err := rr.Next()
 		var ie *inputError
@@ -127,7 +121,8 @@ func scoreFile(env Env, name, input, field, parent string, sc *score.Scorer, w *
 		case err != nil:
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		res := sc.Score(lineEvent(&ev, rec.Cmdline, rec.Parent))
+		evBuf = rec.Fill(&ev, evBuf)
+		res := sc.Score(&ev)
 		if err := w.write(rr, rec, res); err != nil {
 			return err
 		}

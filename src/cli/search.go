@@ -24,6 +24,7 @@ import (
 // scoring engine and a row function for the protocol runtime.
 type searchCommand struct {
 	lookups fs.FS
+	log     io.Writer
 }
 
 func (c *searchCommand) Getinfo(req *searchcmd.Getinfo) (*searchcmd.Plan, error) {
@@ -41,10 +42,15 @@ func (c *searchCommand) Getinfo(req *searchcmd.Getinfo) (*searchcmd.Plan, error)
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range eng.Notes() {
+		fmt.Fprintf(c.log, "INFO %s\n", n)
+	}
 	// Build the matching tables while splunkd reads the getinfo reply and
 	// prepares the first chunk, not before answering it.
 	go eng.Prepare()
-	return searchPlan(eng), nil
+	p := searchPlan(eng)
+	p.Warnings = eng.Warnings()
+	return p, nil
 }
 
 // searchPlan asks splunkd for the fields the loaded detectors read: the
@@ -151,7 +157,7 @@ func serveSearch(env Env, stdin io.Reader, lookups string, cfg searchcmd.Config)
 	// If splunkd closes our stdout, let the write fail with EPIPE so the
 	// error is logged, rather than dying silently of SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
-	cmd := &searchCommand{lookups: config.Lookups(lookups)}
+	cmd := &searchCommand{lookups: config.Lookups(lookups), log: env.Stderr}
 	cfg.Log = env.Stderr
 	err := searchcmd.Run(cmd, stdin, env.Stdout, cfg)
 	if err != nil {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"scorecmdline/src/internal/golden"
 	"strings"
 	"testing"
+
+	"scorecmdline/src/internal/golden"
 )
 
 // dump renders a parsed file one line per stanza, setting and doc line, so a

@@ -31,42 +31,6 @@ func benchLines(b *testing.B) [][]byte {
 	return lines
 }
 
-func benchParse(b *testing.B, lines [][]byte, parse func([]byte) (Record, error)) {
-	var n int
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, l := range lines {
-			if _, err := parse(l); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
-}
-
-func BenchmarkParseJSON(b *testing.B) { benchParse(b, benchLines(b), ParseJSON) }
-
-func BenchmarkParseXML(b *testing.B) {
-	var lines [][]byte
-	for _, id := range ids("x", 0, 1000) {
-		lines = append(lines, bytes.TrimRight([]byte(xmlRecord(id)), "\n"))
-	}
-	benchParse(b, lines, ParseXML)
-}
-
-func BenchmarkParseCSV(b *testing.B) {
-	h, err := ParseCSVHeader([]byte(csvHeader))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var lines [][]byte
-	for _, id := range ids("c", 0, 1000) {
-		lines = append(lines, []byte(csvRecord(id)))
-	}
-	benchParse(b, lines, h.Parse)
-}
-
 // BenchmarkPipeline runs a stanza over a file of records: read, split,
 // parse, score (model escu + sentinel_cmd), write XML events, checkpoint
 // every batch_size (default 500) records.

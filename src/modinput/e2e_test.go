@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"scorecmdline/src/follow"
 )
 
 // faceEnv makes the test binary act as the modular input (see TestMain), so
@@ -53,8 +55,8 @@ type proc struct {
 	stderr bytes.Buffer
 	done   chan struct{}
 	code   int
-	evs    []event // events parsed so far
-	parsed int     // bytes of stdout parsed into evs
+	evs    []streamEvent // events parsed so far
+	parsed int           // bytes of stdout parsed into evs
 }
 
 type lockedWriter struct {
@@ -130,7 +132,7 @@ func (p *proc) kill() {
 
 // events returns the complete events written so far, parsing only what
 // is new since the last call.
-func (p *proc) events() []event {
+func (p *proc) events() []streamEvent {
 	p.t.Helper()
 	p.mu.Lock()
 	out := p.stdout.Bytes()[p.parsed:]
@@ -146,7 +148,7 @@ func (p *proc) events() []event {
 }
 
 // waitEvents waits until the input has written at least n events.
-func (p *proc) waitEvents(n int) []event {
+func (p *proc) waitEvents(n int) []streamEvent {
 	p.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -171,7 +173,7 @@ func (p *proc) waitEvents(n int) []event {
 	}
 }
 
-type event struct {
+type streamEvent struct {
 	Stanza     string `xml:"stanza,attr"`
 	Unbroken   string `xml:"unbroken,attr"`
 	Time       string `xml:"time"`
@@ -189,18 +191,18 @@ var idRE = regexp.MustCompile(`rec-[a-z]+-[0-9]+`)
 
 // parseEvents decodes the complete events of a stream, ignoring a last event
 // cut off by a kill. Each event must be well-formed with a JSON payload.
-func parseEvents(t *testing.T, out string) []event {
+func parseEvents(t *testing.T, out string) []streamEvent {
 	t.Helper()
 	out = strings.TrimPrefix(out, "<stream>\n")
 	out = strings.TrimPrefix(out, "\n")
 	pieces := strings.SplitAfter(out, "</event>\n")
-	var evs []event
+	var evs []streamEvent
 	for _, p := range pieces {
 		if !strings.HasSuffix(p, "</event>\n") {
 			continue // the cut-off tail, or "</stream>\n"
 		}
 		var e struct {
-			event
+			streamEvent
 			Done *string `xml:"done"`
 		}
 		if err := xml.Unmarshal([]byte(p), &e); err != nil {
@@ -214,7 +216,7 @@ func parseEvents(t *testing.T, out string) []event {
 		}
 		proc, _ := e.payload["process"].(string)
 		e.id = idRE.FindString(proc)
-		evs = append(evs, e.event)
+		evs = append(evs, e.streamEvent)
 	}
 	return evs
 }
@@ -279,7 +281,7 @@ func genLines(gen func(string) string, ids []string) string {
 }
 
 // checkExactlyOnce asserts that evs carry exactly the ids in want, once each.
-func checkExactlyOnce(t *testing.T, evs []event, want []string) {
+func checkExactlyOnce(t *testing.T, evs []streamEvent, want []string) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, e := range evs {
@@ -381,8 +383,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	out, errOut := p.output()
 	var stream struct {
-		XMLName xml.Name `xml:"stream"`
-		Events  []event  `xml:"event"`
+		XMLName xml.Name      `xml:"stream"`
+		Events  []streamEvent `xml:"event"`
 	}
 	if err := xml.Unmarshal([]byte(out), &stream); err != nil || !strings.HasSuffix(out, "</stream>\n") {
 		t.Fatalf("stdout is not one well-formed <stream> (%v)", err)
@@ -415,7 +417,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // checkEvent checks one event's metadata and CIM fields.
-func checkEvent(t *testing.T, e event) {
+func checkEvent(t *testing.T, e streamEvent) {
 	t.Helper()
 	pl := e.payload
 	if e.Sourcetype != Sourcetype || e.Time == "" || e.Source == "" || !strings.HasPrefix(e.Stanza, "scorecmdline://") {
@@ -489,7 +491,7 @@ func killLoop(t *testing.T, glob string, rotateKnownOnly bool) {
 	cp, logs := filepath.Join(dir, "cp"), filepath.Join(dir, "logs")
 	os.MkdirAll(logs, 0o755)
 	cfg := inputXML(cp, stanzaDoc("k", map[string]string{"path": filepath.Join(logs, glob), "poll_interval": "0.02", "batch_size": fmt.Sprint(batch)}))
-	cpFile := checkpointPath(cp, "scorecmdline://k")
+	cpFile := follow.CheckpointPath(cp, "scorecmdline://k")
 	live := filepath.Join(logs, "k.log")
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(1, seed))
@@ -641,13 +643,21 @@ func killLoop(t *testing.T, glob string, rotateKnownOnly bool) {
 // not list but the glob matches.
 func uncovered(t *testing.T, logs, glob, cpFile string, emitted map[string]bool) map[string]bool {
 	t.Helper()
-	doc, _, err := loadCheckpoint(cpFile)
-	if err != nil {
+	// The checkpoint's documented form: the files' identities and offsets.
+	var doc struct {
+		Files []struct {
+			Dev, Ino uint64
+			Offset   int64
+		}
+	}
+	if b, err := os.ReadFile(cpFile); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	offsets := map[fileID]int64{}
+	offsets := map[[2]uint64]int64{}
 	for _, e := range doc.Files {
-		offsets[fileID{e.Dev, e.Ino}] = e.Offset
+		offsets[[2]uint64{e.Dev, e.Ino}] = e.Offset
 	}
 	ents, err := os.ReadDir(logs)
 	if err != nil {
@@ -660,7 +670,7 @@ func uncovered(t *testing.T, logs, glob, cpFile string, emitted map[string]bool)
 		if err != nil {
 			t.Fatal(err)
 		}
-		off, listed := offsets[identity(fi)]
+		off, listed := offsets[inode(fi)]
 		if match, _ := filepath.Match(glob, de.Name()); !listed && !match {
 			continue // retired or never known: not read again
 		}

@@ -21,6 +21,8 @@ func (l logger) log(level, format string, args ...any) {
 	io.WriteString(l.w, level+" "+msg+"\n")
 }
 
-func (l logger) infof(format string, args ...any)  { l.log("INFO", format, args...) }
-func (l logger) warnf(format string, args ...any)  { l.log("WARN", format, args...) }
-func (l logger) errorf(format string, args ...any) { l.log("ERROR", format, args...) }
+// Infof, Warnf and Errorf log at their level; they make logger a
+// follow.Logger.
+func (l logger) Infof(format string, args ...any)  { l.log("INFO", format, args...) }
+func (l logger) Warnf(format string, args ...any)  { l.log("WARN", format, args...) }
+func (l logger) Errorf(format string, args ...any) { l.log("ERROR", format, args...) }

@@ -1,6 +1,7 @@
 package modinput
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -12,6 +13,7 @@ import (
 
 	"scorecmdline/src/config"
 	"scorecmdline/src/score"
+	"scorecmdline/src/winevent"
 )
 
 // Params are a stanza's own parameters (README/inputs.conf.spec), decoded
@@ -70,7 +72,7 @@ type stanzaConfig struct {
 	Params Params
 	Index  string
 	Host   string
-	format Format
+	format winevent.Format
 	poll   time.Duration
 }
 
@@ -112,7 +114,7 @@ func parseStanza(name string, params map[string]string) (*stanzaConfig, []error)
 			bad("path", own["path"], "bad glob pattern")
 		}
 	}
-	if f, ok := ParseFormat(p.Format); ok {
+	if f, ok := winevent.ParseFormat(p.Format); ok {
 		sc.format = f
 	} else {
 		bad("format", p.Format, "use auto, xml, jsonl or csv")
@@ -154,7 +156,8 @@ func (sc *stanzaConfig) newEngine() (*score.Engine, error) {
 	e, err := score.New(config.Lookups(""), sc.scoreOptions())
 	if err != nil {
 		name, value := "rules", strings.Join(sc.Params.Rules, ",")
-		if strings.Contains(err.Error(), "model") {
+		var oe *score.OptionError
+		if errors.Is(err, score.ErrUnknownModel) || (errors.As(err, &oe) && oe.Option == "model") {
 			name, value = "model", sc.Params.Model
 		}
 		return nil, &ParamError{Name: name, Value: value, Hint: err.Error(), Err: fmt.Errorf("%w: %w", config.ErrBadValue, err)}

@@ -21,20 +21,20 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 	log := logger{stderr}
 	var in inputDoc
 	if err := decodeConfig(stdin, &in); err != nil {
-		log.errorf("reading the input configuration from stdin: %v", err)
+		log.Errorf("reading the input configuration from stdin: %v", err)
 		return 1
 	}
 	dir := strings.TrimSpace(in.CheckpointDir)
 	if dir == "" {
-		log.errorf("the input configuration has no checkpoint_dir")
+		log.Errorf("the input configuration has no checkpoint_dir")
 		return 1
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		log.errorf("checkpoint_dir: %v", err)
+		log.Errorf("checkpoint_dir: %v", err)
 		return 1
 	}
 	if len(in.Stanzas) == 0 {
-		log.infof("no input stanza configured; nothing to do")
+		log.Infof("no input stanza configured; nothing to do")
 		return 0
 	}
 	out := newEventWriter(stdout)
@@ -48,20 +48,20 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 				s := newStanza(cfg, eng, dir, out, log)
 				stanzas = append(stanzas, s)
 				p := &cfg.Params
-				log.infof("%s: started: path=%s format=%s emit=%s model=%s rules=%s start=%s poll_interval=%gs batch_size=%d checkpoint=%s",
+				log.Infof("%s: started: path=%s format=%s emit=%s model=%s rules=%s start=%s poll_interval=%gs batch_size=%d checkpoint=%s",
 					cfg.Name, p.Path, cfg.format, p.Emit, p.Model, strings.Join(p.Rules, ","), p.Start, p.PollInterval, p.BatchSize, filepath.Base(s.cpPath))
 				continue
 			}
 			errs = append(errs, err)
 		}
-		log.errorf("%s: %s; this input is not started", st.Name, joinErrors(errs))
+		log.Errorf("%s: %s; this input is not started", st.Name, joinErrors(errs))
 	}
 	if len(stanzas) == 0 {
 		return 1
 	}
 	out.begin()
-	if err := out.flush(); err != nil {
-		log.errorf("writing to stdout: %v", err)
+	if err := out.Flush(); err != nil {
+		log.Errorf("writing to stdout: %v", err)
 		return 1
 	}
 	timer := time.NewTimer(0)
@@ -72,14 +72,14 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 				continue
 			}
 			if err := s.poll(ctx); err != nil {
-				log.errorf("writing events to stdout: %v; stopping", err)
+				log.Errorf("writing events to stdout: %v; stopping", err)
 				for _, s := range stanzas {
 					s.close()
 				}
 				return 1
 			}
 			s.next = time.Now().Add(s.cfg.poll)
-			if s.busy {
+			if s.f.Busy() {
 				s.next = time.Now()
 			}
 		}
@@ -97,17 +97,17 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, s := range stanzas {
-		if err := s.commit(); err != nil || s.cpFailed {
+		if err := s.f.Commit(); err != nil || s.f.Paused() {
 			code = 1
 		}
 		s.maybeLogStats(true)
 		s.close()
 	}
 	if err := out.end(); err != nil {
-		log.errorf("writing to stdout: %v", err)
+		log.Errorf("writing to stdout: %v", err)
 		code = 1
 	}
-	log.infof("stopped")
+	log.Infof("stopped")
 	return code
 }
 

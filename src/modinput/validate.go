@@ -16,7 +16,7 @@ func Validate(stdin io.Reader, stdout, stderr io.Writer) int {
 		b := appendXMLEscaped([]byte("<error><message>"), msg, false)
 		b = append(b, "</message></error>\n"...)
 		stdout.Write(b)
-		log.errorf("validation failed: %s", msg)
+		log.Errorf("validation failed: %s", msg)
 		return 1
 	}
 	var doc itemsDoc
@@ -35,7 +35,7 @@ func Validate(stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(joinErrors(errs))
 	}
 	if m, _ := filepath.Glob(cfg.Params.Path); len(m) == 0 {
-		log.warnf("path %s matches no file yet; files are picked up when they appear", cfg.Params.Path)
+		log.Warnf("path %s matches no file yet; files are picked up when they appear", cfg.Params.Path)
 	}
 	return 0
 }

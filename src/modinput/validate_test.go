@@ -12,6 +12,7 @@ import (
 	"unicode/utf16"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/score"
 )
 
 func itemsXML(params string) string {
@@ -182,5 +183,29 @@ func writeFile(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEngineErrorsNamed checks that an unknown model and an unknown pack
+// are told apart by their sentinels, not by their text.
+func TestEngineErrorsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		params   map[string]string
+		name     string
+		sentinel error
+	}{
+		{map[string]string{"path": "/x", "model": "nosuch"}, "model", score.ErrUnknownModel},
+		{map[string]string{"path": "/x", "rules": "sentinel_cmd,nosuch"}, "rules", score.ErrUnknownPack},
+		{map[string]string{"path": "/x", "model": "none", "rules": "model"}, "rules", score.ErrUnknownPack},
+	} {
+		cfg, errs := parseStanza("s", tc.params)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		_, err := cfg.newEngine()
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Name != tc.name || !errors.Is(err, tc.sentinel) || !errors.Is(err, config.ErrBadValue) {
+			t.Errorf("%v: err %v (%T), want a ParamError for %s wrapping %v", tc.params, err, err, tc.name, tc.sentinel)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package modinput
 import (
 	"bufio"
 	"io"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -33,22 +34,26 @@ func (w *eventWriter) begin() { w.write([]byte("<stream>\n")) }
 
 func (w *eventWriter) end() error {
 	w.write([]byte("</stream>\n"))
-	return w.flush()
+	return w.Flush()
 }
 
-func (w *eventWriter) flush() error {
+// Flush sends the buffered events to stdout; with Err it makes the writer
+// a follow.Output, flushed before every checkpoint save.
+func (w *eventWriter) Flush() error {
 	if w.err == nil {
 		w.err = w.w.Flush()
 	}
 	return w.err
 }
 
-// eventMeta is what an event carries besides time and data; its fields are
-// escaped once, when a stanza (head) or file (source) is set up.
+// Err returns the first write error.
+func (w *eventWriter) Err() error { return w.err }
+
+// eventMeta is what an event carries besides time, source and data; its
+// fields are escaped once, when a stanza is set up.
 type eventMeta struct {
-	head   []byte // <event stanza=... unbroken="1">
-	source []byte // <source>...</source>
-	tail   []byte // <sourcetype>..., <index>..., <host>... then <data>
+	head []byte // <event stanza=... unbroken="1">
+	tail []byte // <sourcetype>..., <index>..., <host>... then <data>
 }
 
 func newEventMeta(stanza, index, host string) eventMeta {
@@ -141,4 +146,17 @@ func appendXMLEscaped(dst []byte, s string, attr bool) []byte {
 		start = i
 	}
 	return append(dst, s[start:]...)
+}
+
+// appendEpoch writes t as epoch seconds with milliseconds, the form
+// splunkd reads in <time>.
+func appendEpoch(dst []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	sec, frac := ms/1000, ms%1000
+	if frac < 0 {
+		sec, frac = sec-1, frac+1000
+	}
+	dst = strconv.AppendInt(dst, sec, 10)
+	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return dst
 }

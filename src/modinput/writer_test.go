@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"testing"
 	"time"
+
+	"scorecmdline/src/winevent"
 )
 
 func TestAppendXMLEscaped(t *testing.T) {
@@ -29,25 +31,6 @@ func TestAppendXMLEscaped(t *testing.T) {
 	}
 }
 
-func TestAppendJSONString(t *testing.T) {
-	for _, in := range []string{"", "plain", `q"b\s`, "ctl\x00\x01\x1f\n\r\t", "bad\xff\xfe", "\uFFFE\uFFFF", "é😀<>&", "\u2028"} {
-		b := appendJSONString(nil, in)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q: %s does not decode: %v", in, b, err)
-		}
-		want := string([]rune(in)) // each invalid byte is one U+FFFD
-		if got != want {
-			t.Errorf("%q: round trip %q, want %q", in, got, want)
-		}
-		for _, c := range b {
-			if c < 0x20 {
-				t.Errorf("%q: raw control byte in %q", in, b)
-			}
-		}
-	}
-}
-
 // TestEventWellFormed writes events with hostile metadata and data, then
 // reads the stream back with encoding/xml.
 func TestEventWellFormed(t *testing.T) {
@@ -55,7 +38,7 @@ func TestEventWellFormed(t *testing.T) {
 	w := newEventWriter(&out)
 	w.begin()
 	meta := newEventMeta(`scorecmdline://a"<&>`, "idx&1", "h<o>st")
-	rec := Record{Process: "cmd /c \"a & b\" <x> ]]> \x01\xff", ProcessName: "cmd.exe", User: `D\u`}
+	rec := winevent.Record{Process: "cmd /c \"a & b\" <x> ]]> \x01\xff", ProcessName: "cmd.exe", User: `D\u`}
 	data := append([]byte{'{'}, rec.AppendJSON(nil)...)
 	data = append(data, '}')
 	w.event(&meta, sourceElement("/var/log/a&b<c>.log"), time.UnixMilli(1678786013589), data)

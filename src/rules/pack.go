@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"scorecmdline/src/normalize"
 )
 
 // PackSuffix ends the file name of every rule pack under lookups/.
@@ -20,16 +22,9 @@ const PackSuffix = ".rules.toml"
 const MaxPackSize = 4 << 20
 
 // Keys a rule may have, in the order the documentation lists them.
-var ruleKeys = []string{"name", "description", "any", "all", "none", "process_name", "parent", "regex", "flag", "techniques", "risk"}
+var ruleKeys = []string{"name", "description", "any", "all", "none", "process_name", "parent", "regex", "flag", "techniques", "risk", "level"}
 
 var packKeys = []string{"description"}
-
-// Reserved are the output fields of the search command; a flag of the same
-// name would overwrite one of them.
-var reserved = map[string]bool{
-	"score": true, "score_features": true, "rule_hits": true, "rule_count": true,
-	"mitre_technique_id": true, "risk_score": true, "normalized_cmdline": true,
-}
 
 var (
 	identRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -141,6 +136,7 @@ type rawRule struct {
 	Flag        value `toml:"flag"`
 	Techniques  value `toml:"techniques"`
 	Risk        value `toml:"risk"`
+	Level       value `toml:"level"`
 }
 
 // value keeps whatever TOML value it is given; the decode never fails on it.
@@ -355,7 +351,7 @@ func (p *parser) rule(i int, raw *rawRule, seen map[string]int) *Rule {
 			return nil
 		}
 		for k, s := range list {
-			if _, err := parsePhrase(s); err != nil {
+			if _, err := ParsePhrase(s); err != nil {
 				var d *detail
 				if errors.As(err, &d) {
 					failf(key, k, d.cause, "%s", d.msg)
@@ -404,8 +400,6 @@ func (p *parser) rule(i int, raw *rawRule, seen map[string]int) *Rule {
 			switch {
 			case !identRE.MatchString(s):
 				failf("flag", -1, ErrBadFlag, "%q: a flag is an output field name: lower-case letters, digits and _, starting with a letter", s)
-			case reserved[s]:
-				failf("flag", -1, ErrBadFlag, "%q is an output field of the search command already", s)
 			default:
 				r.Flag = s
 			}
@@ -429,6 +423,17 @@ func (p *parser) rule(i int, raw *rawRule, seen map[string]int) *Rule {
 		failf("risk", -1, ErrBadValue, "%d is outside 0 to 100", n)
 	} else {
 		r.Risk = int(n)
+	}
+	r.Level = LevelFor(r.Risk)
+	if raw.Level.set {
+		if s, ok := p.str(raw.Level, "rule", i, "level", label); ok {
+			var d *detail
+			if l, err := ParseLevel(s); errors.As(err, &d) {
+				failf("level", -1, d.cause, "%s", d.msg)
+			} else {
+				r.Level = l
+			}
+		}
 	}
 	if len(p.errs) > nerr {
 		return nil
@@ -542,7 +547,7 @@ func editDistance(a, b string) int {
 // checkName vets a process name of a pack.
 func checkName(s string) error {
 	switch {
-	case nameKey(s) == "":
+	case normalize.Name(s) == "":
 		return errAt("", ErrEmptyPattern, "%q names no program", s)
 	case strings.ContainsAny(s, `\/`):
 		return errAt("", ErrBadValue, "%q: give the file name only (names are compared on the base name)", s)

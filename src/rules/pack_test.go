@@ -16,6 +16,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
+// The pack shipped with the app.
+var lookupsDir = filepath.Join("..", "..", "lookups")
+
 // badPacks lists the broken packs of testdata/bad with the cause each must
 // report; the full messages are in testdata/bad.golden.
 var badPacks = []struct {
@@ -40,12 +43,13 @@ var badPacks = []struct {
 	{"missing_description", ErrMissing},
 	{"blank_description", ErrMissing},
 	{"bad_flag", ErrBadFlag},
-	{"reserved_flag", ErrBadFlag},
 	{"bad_technique", ErrBadValue},
 	{"missing_techniques", ErrMissing},
 	{"risk_range", ErrBadValue},
 	{"risk_type", ErrBadValue},
 	{"missing_risk", ErrMissing},
+	{"bad_level", ErrBadValue},
+	{"level_type", ErrBadValue},
 	{"element_type", ErrBadValue},
 	{"matches_nothing", ErrMissing},
 	{"parent_path", ErrBadValue},
@@ -166,6 +170,7 @@ description"""
 parent = ['winword.exe']
 techniques = "T1204.002"
 risk = 0
+level = "medium"
 `
 	p, err := ParsePack(filepath.Join("x", "demo"+PackSuffix), []byte(src))
 	if err != nil {
@@ -177,11 +182,11 @@ risk = 0
 	a, b := p.Rules[0], p.Rules[1]
 	wantA := Rule{Name: "a", Description: "a rule", Flag: "user_creation", Techniques: []string{"T1136.001"}, Risk: 60,
 		Any: []string{"net user ... /add"}, All: []string{"net"}, None: []string{"/domain"},
-		ProcessName: []string{"net.exe", "NET1"}, Parent: []string{"cmd.exe"}, Regex: "user", Pack: "demo", Line: 5}
+		ProcessName: []string{"net.exe", "NET1"}, Parent: []string{"cmd.exe"}, Regex: "user", Pack: "demo", Line: 5, Level: High}
 	if fmt.Sprintf("%+v", *a) != fmt.Sprintf("%+v", wantA) {
 		t.Errorf("rule a =\n%+v\nwant\n%+v", *a, wantA)
 	}
-	if b.Line != 18 || b.Description != "multi-line\ndescription" || b.Risk != 0 || b.Techniques[0] != "T1204.002" {
+	if b.Line != 18 || b.Description != "multi-line\ndescription" || b.Risk != 0 || b.Level != Medium || b.Techniques[0] != "T1204.002" {
 		t.Errorf("rule b = %+v", *b)
 	}
 }
@@ -227,18 +232,20 @@ func TestShippedPacks(t *testing.T) {
 		}
 		packs = append(packs, p)
 	}
-	if _, err := Compile(packs...); err != nil {
+	if err := Validate(packs...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestCompileErrors(t *testing.T) {
-	s := sentinel(t)
+func TestValidateErrors(t *testing.T) {
+	sp, err := LoadPack(os.DirFS(lookupsDir), "sentinel_cmd")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &Pack{Name: "other", File: "other" + PackSuffix, Rules: []*Rule{{Name: "reg_add", Description: "d", Any: []string{"reg add"}, Techniques: []string{"T1112"}, Pack: "other", Line: 7}}}
-	sp := &Pack{Name: "sentinel_cmd", File: "sentinel_cmd" + PackSuffix, Rules: s.Rules()}
-	_, err := Compile(sp, p)
+	err = Validate(sp, p)
 	line := 0
-	for _, r := range s.Rules() {
+	for _, r := range sp.Rules {
 		if r.Name == "reg_add" {
 			line = r.Line
 		}
@@ -246,10 +253,10 @@ func TestCompileErrors(t *testing.T) {
 	want := fmt.Sprintf(`other.rules.toml:7: rule reg_add: name: duplicate rule name: "reg_add" is also a rule of pack sentinel_cmd (line %d)`, line)
 	var pe *PackError
 	if !errors.Is(err, ErrDuplicateName) || !errors.As(err, &pe) {
-		t.Fatalf("Compile = %v, want a duplicate-name error", err)
+		t.Fatalf("Validate = %v, want a duplicate-name error", err)
 	}
 	if got := err.Error(); got != want || line == 0 {
-		t.Errorf("Compile error = %q, want %q", got, want)
+		t.Errorf("Validate error = %q, want %q", got, want)
 	}
 	hand := []struct {
 		rule Rule
@@ -260,20 +267,28 @@ func TestCompileErrors(t *testing.T) {
 		{Rule{Name: "x", Parent: []string{`a\b.exe`}}, ErrBadValue},
 		{Rule{Name: "x", None: []string{"a"}}, ErrMissing},
 		{Rule{Name: "X y", Any: []string{"a"}}, ErrBadValue},
-		{Rule{Name: "x", Any: []string{"a"}, Flag: "score"}, ErrBadFlag},
+		{Rule{Name: "x", Any: []string{"a"}, Flag: "Score!"}, ErrBadFlag},
 		{Rule{Name: "x", Any: []string{"a"}, Risk: 101}, ErrBadValue},
+		{Rule{Name: "x", Any: []string{"a"}, Level: Critical + 1}, ErrBadValue},
+		{Rule{Name: "x", Any: []string{"a ... ..."}}, ErrBadPattern},
 	}
 	for _, tt := range hand {
 		r := tt.rule
-		if _, err := Compile(&Pack{File: "hand", Rules: []*Rule{&r}}); !errors.Is(err, tt.want) {
-			t.Errorf("Compile(%+v) = %v, want %v", tt.rule, err, tt.want)
+		if err := Validate(&Pack{File: "hand", Rules: []*Rule{&r}}); !errors.Is(err, tt.want) || !errors.As(err, &pe) {
+			t.Errorf("Validate(%+v) = %v, want a *PackError for %v", tt.rule, err, tt.want)
 		}
 	}
-	if _, err := Compile(nil); err == nil {
-		t.Error("Compile(nil) succeeded")
+	if err := Validate(&Pack{File: "hand", Rules: []*Rule{{Name: "x", Any: []string{"a"}, Level: Low}}}); err != nil {
+		t.Errorf("Validate(good rule) = %v", err)
 	}
-	if s, err := Compile(); err != nil || len(s.NewMatcher().Match([]byte("reg add"), []byte("winword.exe"))) != 0 {
-		t.Errorf("empty Compile = %v, %v", s, err)
+	if err := Validate(nil); err == nil {
+		t.Error("Validate(nil) succeeded")
+	}
+	if err := Validate(&Pack{File: "hand", Rules: []*Rule{nil}}); err == nil {
+		t.Error("Validate(nil rule) succeeded")
+	}
+	if err := Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
 	}
 }
 
@@ -287,7 +302,6 @@ func FuzzParsePack(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Add([]byte(semanticsPack))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePack("fuzz"+PackSuffix, data)
 		if err != nil {
@@ -300,11 +314,9 @@ func FuzzParsePack(f *testing.F) {
 			}
 			return
 		}
-		s, err := Compile(p)
-		if err != nil {
-			t.Fatalf("ParsePack accepted a pack Compile rejects: %v", err)
+		if err := Validate(p); err != nil {
+			t.Fatalf("ParsePack accepted a pack Validate rejects: %v", err)
 		}
-		s.NewMatcher().Match([]byte("cmd /c net user x /add"), []byte("winword.exe"))
 	})
 }
 

@@ -1,7 +1,7 @@
-// Package rules matches Windows command lines against rule packs: TOML files
-// under lookups/ that detection engineers read, edit and extend. A rule says
-// what it matches (phrases on the command line, the program, the parent
-// process), the flag it sets, its ATT&CK techniques and a risk score:
+// Package rules is the rule-pack format: TOML files under lookups/ that
+// detection engineers read, edit and extend. A rule says what it matches
+// (phrases on the command line, the program, the parent process), the flag
+// it sets, its ATT&CK techniques, a risk score and a level:
 //
 //	[pack]
 //	description = "cmd.exe abuse"
@@ -13,39 +13,26 @@
 //	flag        = "user_creation"
 //	techniques  = ["T1059.003", "T1136.001"]
 //	risk        = 60
+//	level       = "high"
 //
 // Packs are parsed and validated whole (ParsePack, LoadPack); a mistake is a
-// *PackError naming the file, line and rule. Compile joins packs into a Set,
-// and each goroutine matches with its own Matcher:
+// *PackError naming the file, line and rule. BurntSushi/toml checks the
+// syntax, and a small scanner of this package (layout.go) finds the line of
+// every key and array element, which toml does not report.
 //
-//	set, err := rules.Compile(pack)
-//	m := set.NewMatcher()
-//	for _, i := range m.Match(cmdline, parent) {
-//		fmt.Println(set.Rules()[i].Name)
-//	}
-//
-// Matching happens on the normalized command line (see Normalize), so what
-// cmd.exe undoes (case, carets, quotes inside words, repeated blanks, ".exe"
-// and paths on programs) and "/" against "-" on switches do not evade a rule.
-// All phrases of all rules are found in one pass over the line by one
-// Aho–Corasick automaton; a Matcher keeps its buffers, so Match does not
-// allocate once warmed up.
-//
-// Most command lines match no phrase, and most of those hold none of the
-// words the phrases need: a filter over the raw line (wordFilter) finds that
-// out first, in a fraction of the cost of normalizing and scanning, and the
-// line is normalized only when a phrase may match, a regex needs it, or
-// Normalized asks for it.
+// A phrase is written as the command would be typed; ParsePhrase compiles
+// it to the normalized pieces (package normalize) a matcher looks for. The
+// matching itself is package match, which compiles packs into a Set.
 package rules
 
-// Rule is one rule of a pack as written. Compile turns rules into matchers;
-// a Rule itself is plain data.
+// Rule is one rule of a pack as written; a Rule is plain data.
 type Rule struct {
 	Name        string
 	Description string
 	Flag        string   // output field set to 1 when the rule matches, or ""
 	Techniques  []string // ATT&CK technique ids, e.g. T1059.003
 	Risk        int      // 0 to 100
+	Level       Level    // set by ParsePack; 0 in a rule built by hand means LevelFor(Risk)
 
 	// Conditions as written; a rule matches when all the given ones hold.
 	Any         []string // phrases: at least one is on the command line
@@ -57,6 +44,15 @@ type Rule struct {
 
 	Pack string // name of the pack it comes from
 	Line int    // line of its [[rule]] header in the pack file
+}
+
+// EffectiveLevel returns the rule's level: Level, or LevelFor(Risk) when
+// Level is not set.
+func (r *Rule) EffectiveLevel() Level {
+	if r.Level != 0 {
+		return r.Level
+	}
+	return LevelFor(r.Risk)
 }
 
 // Pack is a parsed and validated rule pack.

@@ -12,9 +12,16 @@ type Options struct {
 	ParentField string `mapstructure:"parent_field"`
 	// Model names a model file lookups/<model>.model.toml, or "none".
 	Model string `mapstructure:"model"`
-	// Rules lists rule packs lookups/<pack>.rules.toml, or "none".
+	// Rules lists rule packs: TOML packs lookups/<pack>.rules.toml and
+	// Sigma packs lookups/<pack>/ (a folder of Sigma rules), or "none".
 	Rules []string `mapstructure:"rules"`
-	// Explain adds score_features and normalized_cmdline.
+	// MinLevel hides rule hits below this level (informational, low,
+	// medium, high, critical); empty shows every level.
+	MinLevel string `mapstructure:"min_level"`
+	// Deobfuscate runs the deobfuscation stage before the detectors.
+	Deobfuscate bool `mapstructure:"deobfuscate"`
+	// Explain adds score_features, rule_explain, deobfuscated_cmdline and
+	// normalized_cmdline.
 	Explain bool `mapstructure:"explain"`
 	// Prefix is prepended to every output field name.
 	Prefix string `mapstructure:"prefix"`
@@ -27,5 +34,6 @@ func Defaults() Options {
 		ParentField: "parent_process_name",
 		Model:       "escu",
 		Rules:       []string{"sentinel_cmd"},
+		Deobfuscate: true,
 	}
 }

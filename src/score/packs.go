@@ -6,14 +6,16 @@ import (
 	"io/fs"
 
 	"scorecmdline/src/event"
+	"scorecmdline/src/match"
 	"scorecmdline/src/rules"
 )
 
 // tomlRules is the TOML rule packs of a search (rules=sentinel_cmd,...),
 // compiled into one set so that one scan of the line serves every pack.
 type tomlRules struct {
-	set   *rules.Set
+	set   *match.Set
 	rules []Rule
+	packs []string // by rule: the pack it comes from
 }
 
 func loadTOMLPacks(fsys fs.FS, names []string) (*tomlRules, error) {
@@ -21,20 +23,21 @@ func loadTOMLPacks(fsys fs.FS, names []string) (*tomlRules, error) {
 	for _, name := range names {
 		p, err := rules.LoadPack(fsys, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w rule pack %q (available: %s)", ErrUnknownPack, name, available(fsys, rules.PackSuffix))
+			return nil, fmt.Errorf("%w rule pack %q (available: %s)", ErrUnknownPack, name, availablePacks(fsys))
 		}
 		if err != nil {
 			return nil, err
 		}
 		packs = append(packs, p)
 	}
-	set, err := rules.Compile(packs...)
+	set, err := match.Compile(packs...)
 	if err != nil {
 		return nil, err
 	}
 	t := &tomlRules{set: set}
 	for _, r := range set.Rules() {
-		t.rules = append(t.rules, Rule{Name: r.Name, Techniques: r.Techniques, Risk: r.Risk, Flag: r.Flag})
+		t.rules = append(t.rules, Rule{Name: r.Name, Level: r.EffectiveLevel(), Techniques: r.Techniques, Risk: r.Risk, Flag: r.Flag})
+		t.packs = append(t.packs, r.Pack)
 	}
 	return t, nil
 }
@@ -48,9 +51,12 @@ func (t *tomlRules) Needs() event.Set {
 func (t *tomlRules) Rules() []Rule { return t.rules }
 func (t *tomlRules) Prepare()      { t.set.Prepare() }
 
-func (t *tomlRules) NewMatcher() RuleMatcher { return &tomlMatcher{t.set.NewMatcher()} }
+func (t *tomlRules) NewMatcher() RuleMatcher { return &tomlMatcher{t, t.set.NewMatcher()} }
 
-type tomlMatcher struct{ m *rules.Matcher }
+type tomlMatcher struct {
+	t *tomlRules
+	m *match.Matcher
+}
 
 func (m *tomlMatcher) Match(in *Input, hits []int) []int {
 	ev := in.Event
@@ -62,3 +68,8 @@ func (m *tomlMatcher) Match(in *Input, hits []int) []int {
 }
 
 func (m *tomlMatcher) Normalized() []byte { return m.m.Normalized() }
+
+// Detail names the pack: a TOML rule's conditions are all in its file.
+func (m *tomlMatcher) Detail(dst []byte, rule int) []byte {
+	return append(append(dst, "pack "...), m.t.packs[rule]...)
+}

@@ -42,22 +42,24 @@ func names(e *Engine) string {
 }
 
 func TestFields(t *testing.T) {
-	flags := "certutil_abuse,scheduled_task,user_creation,shadow_delete,suspicious_parent"
+	rules := "rule_hits,rule_count,rule_level,mitre_technique_id,certutil_abuse,scheduled_task,user_creation,shadow_delete,suspicious_parent"
 	tests := []struct {
 		mod  func(*Options)
 		want string
 	}{
-		{func(*Options) {}, "score,rule_hits,rule_count,mitre_technique_id," + flags + ",risk_score"},
-		{func(o *Options) { o.Explain = true }, "score,score_features,rule_hits,rule_count,mitre_technique_id," + flags + ",risk_score,normalized_cmdline"},
-		{func(o *Options) { o.Model = None }, "rule_hits,rule_count,mitre_technique_id," + flags + ",risk_score"},
-		{func(o *Options) { o.Rules = []string{None} }, "score,risk_score"},
-		{func(o *Options) { o.Rules = []string{None}; o.Prefix = "x_" }, "x_score,x_risk_score"},
+		{func(*Options) {}, "score,model_alert," + rules + ",obfuscation,risk_score"},
+		{func(o *Options) { o.Explain = true }, "score,model_alert,score_features," + rules + ",obfuscation,risk_score,rule_explain,deobfuscated_cmdline,normalized_cmdline"},
+		{func(o *Options) { o.Model = None }, rules + ",obfuscation,risk_score"},
+		{func(o *Options) { o.Rules = []string{None} }, "score,model_alert,obfuscation,risk_score"},
+		{func(o *Options) { o.Rules = []string{None}; o.Deobfuscate = false }, "score,model_alert,risk_score"},
+		{func(o *Options) { o.Rules = []string{None}; o.Prefix = "x_" }, "x_score,x_model_alert,x_obfuscation,x_risk_score"},
+		{func(o *Options) { o.Model, o.Rules, o.Deobfuscate, o.Explain = None, []string{None}, false, true }, "risk_score,normalized_cmdline"},
 	}
 	for _, tt := range tests {
 		o := Defaults()
 		tt.mod(&o)
 		if got := names(engine(t, o)); got != tt.want {
-			t.Errorf("%+v: fields %s, want %s", o, got, tt.want)
+			t.Errorf("%+v: fields\n%s, want\n%s", o, got, tt.want)
 		}
 	}
 }
@@ -73,6 +75,7 @@ func TestNewErrors(t *testing.T) {
 		{func(o *Options) { o.Rules = nil }, "rules must not be empty"},
 		{func(o *Options) { o.Model = "" }, "model must not be empty"},
 		{func(o *Options) { o.Rules = []string{"sentinel_cmd", "sentinel_cmd"} }, "sentinel_cmd"},
+		{func(o *Options) { o.MinLevel = "severe" }, "Illegal value: min_level=severe"},
 	}
 	for _, tt := range tests {
 		o := Defaults()
@@ -84,8 +87,14 @@ func TestNewErrors(t *testing.T) {
 	}
 	o := Defaults()
 	o.Model = "nope"
-	if _, err := New(lookups.FS, o); !errors.Is(err, ErrUnknown) {
-		t.Errorf("unknown model is not ErrUnknown: %v", err)
+	var oe *OptionError
+	if _, err := New(lookups.FS, o); !errors.Is(err, ErrUnknownModel) || errors.Is(err, ErrUnknownPack) || !errors.As(err, &oe) || oe.Option != "model" {
+		t.Errorf("unknown model is not ErrUnknownModel from option model: %v", err)
+	}
+	o = Defaults()
+	o.Rules = []string{"nope"}
+	if _, err := New(lookups.FS, o); !errors.Is(err, ErrUnknownPack) || !errors.Is(err, ErrUnknown) || !errors.As(err, &oe) || oe.Option != "rules" {
+		t.Errorf("unknown pack is not ErrUnknownPack from option rules: %v", err)
 	}
 }
 

@@ -1,14 +1,30 @@
 package score
 
-import "scorecmdline/src/event"
+import (
+	"scorecmdline/src/deobfuscate"
+	"scorecmdline/src/event"
+	"scorecmdline/src/rules"
+)
 
 // Input is what the detectors see of one event.
 type Input struct {
 	Event *event.Event
+	// Deob is the deobfuscation stage's result for the command line; nil
+	// with deobfuscate=false.
+	Deob *deobfuscate.Result
 }
 
 // CommandLine is the event's command line.
 func (in *Input) CommandLine() []byte { return in.Event.Get(event.Process) }
+
+// Deobfuscated is the deobfuscated command line when the stage undid
+// something, else nil.
+func (in *Input) Deobfuscated() []byte {
+	if in.Deob == nil || in.Deob.Techniques == 0 {
+		return nil
+	}
+	return in.Deob.Text
+}
 
 // Model is a scoring model, selected with model=NAME.
 type Model interface {
@@ -56,12 +72,16 @@ type RuleMatcher interface {
 	// Match (explain's normalized_cmdline); nil when the set has no such
 	// view.
 	Normalized() []byte
+	// Detail appends to dst why rule matched in the last Match (explain's
+	// rule_explain), e.g. the Sigma selections that held.
+	Detail(dst []byte, rule int) []byte
 }
 
 // Rule describes one rule of a RuleSet for the output fields.
 type Rule struct {
-	Name       string   // rule_hits
-	Techniques []string // mitre_technique_id
-	Risk       int      // added to risk_score when the rule matches
-	Flag       string   // output field set to 1 when it matches, or ""
+	Name       string      // rule_hits
+	Level      rules.Level // rule_level is the highest level of the hits
+	Techniques []string    // mitre_technique_id
+	Risk       int         // added to risk_score when the rule matches
+	Flag       string      // output field set to 1 when it matches, or ""
 }

@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"scorecmdline/src/internal/golden"
 	"strconv"
 	"strings"
 	"testing"
 
 	"scorecmdline/src/chunk"
+	"scorecmdline/src/internal/golden"
 )
 
 // lenCmd is the fake command of these tests. It reads one field (option

@@ -1,0 +1,5 @@
+//go:build race
+
+package deobfuscate
+
+const raceEnabled = true

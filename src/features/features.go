@@ -1,0 +1,391 @@
+// Package features turns one command line into the hashed sparse features of
+// the trained `cmdline` model. Training and scoring share this code so that
+// they can never disagree.
+//
+// Every feature is a byte string with a namespace prefix, hashed into one of
+// 2^Bits buckets. The groups:
+//
+//	w:<tok>        token unigrams, tokens [a-z0-9_-]+ of the normalized text
+//	b:<tok> <tok>  token bigrams (adjacent tokens of one text)
+//	c:<gram>       char 3-, 4- and 5-grams of the normalized text, padded with
+//	               one space at each end
+//	s:<name>=<v>   structure one-hots (length, punctuation share, longest
+//	               base64 run, URL, IPv4, counts of % ^ ` and '…'+'…'), the
+//	               decoded -EncodedCommand flag, obfuscation undone
+//	t:<bit>        deobfuscation techniques (stable bit numbers)
+//	p:<name> i:<name>  parent and image base names, lower-cased
+//
+// The normalized text is the ASCII-lowered line with ^ " ' and ` deleted and
+// whitespace runs collapsed to one space, so caret and quote insertion do not
+// change tokens. Besides the command line itself, tokens and grams are taken
+// from the decoded -EncodedCommand payload and from the deobfuscated text when
+// it differs, into the same groups: an obfuscated line shares the features of
+// its clean form.
+//
+// Values: in the w, b and c groups each distinct bucket gets 1/sqrt(distinct
+// buckets of that group), so long lines do not dominate; s, t, p and i
+// features get 1.
+//
+// The hash is a fused FNV-1a over the feature's bytes with a per-namespace
+// seed and a final 64-bit mix; it matches nothing outside this package, and
+// changing it (or any rule above) changes SchemeVersion. Extraction reuses
+// the Extractor's scratch, so scoring allocates nothing per row once warm.
+// With Names set, the Extractor also records each feature's text (the slow
+// explain path).
+package features
+
+import (
+	"math"
+	"math/bits"
+)
+
+// SchemeVersion identifies the feature definitions and hash above. A model
+// file records it; a model built on another version is refused.
+const SchemeVersion = 1
+
+// MaxBits bounds the hash space: bucket and group share one uint32 key.
+const MaxBits = 24
+
+// Input is one row to score.
+type Input struct {
+	Cmdline      []byte
+	Deobfuscated []byte // deobfuscated text; nil or equal to Cmdline when nothing was undone
+	Techniques   uint64 // deobfuscation technique bit set (stable bit numbers); 0 when none
+	Undone       int    // bytes of obfuscation undone
+	Parent       []byte // parent process name or path, may be empty
+	Image        []byte // process path or name, may be empty
+}
+
+// Group is a family of features sharing one value rule.
+type Group uint8
+
+// The groups, in extraction order.
+const (
+	Word Group = iota
+	Bigram
+	Char
+	Struct  // s: and t: features
+	Context // p: and i: features
+	NumGroups
+)
+
+var groupNames = [NumGroups]string{"word", "bigram", "char", "struct", "context"}
+
+func (g Group) String() string {
+	if g < NumGroups {
+		return groupNames[g]
+	}
+	return "group?"
+}
+
+// Groups is a set of groups.
+type Groups uint8
+
+// Has reports whether g is in the set.
+func (gs Groups) Has(g Group) bool { return gs&(1<<g) != 0 }
+
+// Set builds a set.
+func Set(g ...Group) Groups {
+	var s Groups
+	for _, x := range g {
+		s |= 1 << x
+	}
+	return s
+}
+
+// Valid reports whether the set names only known groups.
+func (gs Groups) Valid() bool { return gs < 1<<NumGroups }
+
+// Cheap and Full are the feature sets of the cascade's two stages.
+var (
+	Cheap = Set(Word, Bigram, Struct)
+	Full  = Set(Word, Bigram, Char, Struct)
+)
+
+// Entry is one feature of a row with its value.
+type Entry struct {
+	Bucket uint32
+	Value  float32
+}
+
+// Extractor computes features. Not safe for concurrent use: one per
+// goroutine. The zero value is not usable; call New.
+type Extractor struct {
+	// Names makes Extract record each feature's text (see Name). Slow.
+	Names bool
+
+	bits  uint
+	in    *Input
+	texts [3][]byte // normalized texts: command line, decoded payload, deobfuscated
+	n     int       // texts in use
+	enc   bool      // a -EncodedCommand payload was decoded
+	done  Groups
+
+	norm    []byte // backing store of texts
+	dec     []byte // scratch of the base64 decoder
+	set     dedup
+	buckets [NumGroups][]uint32
+	names   [NumGroups][]string
+	toks    []uint64 // token hashes of the current text, for bigrams
+	tokPos  [][2]int // token spans, only with Names
+}
+
+// New returns an Extractor hashing into 2^bits buckets (1 <= bits <= MaxBits).
+func New(bits uint) *Extractor {
+	if bits < 1 || bits > MaxBits {
+		panic("features: bits out of range") // programmer error: models validate bits at load
+	}
+	return &Extractor{bits: bits}
+}
+
+// Bits is the hash width.
+func (x *Extractor) Bits() uint { return x.bits }
+
+// Reset starts a new row. in must stay unchanged until the next Reset.
+func (x *Extractor) Reset(in *Input) {
+	x.in = in
+	x.done = 0
+	x.set.reset()
+	for g := range x.buckets {
+		x.buckets[g] = x.buckets[g][:0]
+		x.names[g] = x.names[g][:0]
+	}
+	// Size the backing store once so that texts never move while appended.
+	need := 2*len(in.Cmdline) + len(in.Deobfuscated) + 8
+	if cap(x.norm) < need {
+		x.norm = make([]byte, 0, need)
+	}
+	x.norm = x.norm[:0]
+	x.n = 0
+	x.addText(in.Cmdline)
+	x.enc = false
+	if p := x.decodeEncoded(in.Cmdline); p != nil {
+		x.enc = true
+		x.addText(p)
+	}
+	if d := in.Deobfuscated; d != nil && string(d) != string(in.Cmdline) {
+		x.addText(d)
+	}
+}
+
+// addText appends the normalized form of s, padded with a space each end.
+func (x *Extractor) addText(s []byte) {
+	start := len(x.norm)
+	x.norm = append(x.norm, ' ')
+	for _, c := range s {
+		switch {
+		case c == '^' || c == '"' || c == '\'' || c == '`':
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			if x.norm[len(x.norm)-1] == ' ' {
+				continue
+			}
+			c = ' '
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		x.norm = append(x.norm, c)
+	}
+	if x.norm[len(x.norm)-1] != ' ' {
+		x.norm = append(x.norm, ' ')
+	}
+	x.texts[x.n] = x.norm[start:len(x.norm):len(x.norm)]
+	x.n++
+}
+
+// Extract adds the groups of gs not extracted yet for this row.
+func (x *Extractor) Extract(gs Groups) {
+	todo := gs &^ x.done
+	x.done |= todo
+	if todo.Has(Word) || todo.Has(Bigram) {
+		for _, t := range x.texts[:x.n] {
+			x.tokens(t, todo.Has(Word), todo.Has(Bigram))
+		}
+	}
+	if todo.Has(Char) {
+		for _, t := range x.texts[:x.n] {
+			x.grams(t)
+		}
+	}
+	if todo.Has(Struct) {
+		x.structure()
+	}
+	if todo.Has(Context) {
+		x.context()
+	}
+}
+
+// Buckets returns the distinct buckets of group g, in first-seen order.
+func (x *Extractor) Buckets(g Group) []uint32 { return x.buckets[g] }
+
+// Name returns the text of the i-th feature of group g; Names must have been
+// set before Extract.
+func (x *Extractor) Name(g Group, i int) string { return x.names[g][i] }
+
+// Value is the value of each feature of group g on this row.
+func (x *Extractor) Value(g Group) float32 { return Value(g, len(x.buckets[g])) }
+
+// Value is the value of each of n distinct features of group g.
+func Value(g Group, n int) float32 {
+	if g > Char || n == 0 {
+		return 1
+	}
+	return float32(1 / math.Sqrt(float64(n)))
+}
+
+// AppendVector appends the row's features of the groups in gs (extracting
+// them if needed) as entries. A bucket hit by two groups appears twice.
+func (x *Extractor) AppendVector(dst []Entry, gs Groups) []Entry {
+	x.Extract(gs)
+	for g := Group(0); g < NumGroups; g++ {
+		if !gs.Has(g) {
+			continue
+		}
+		v := x.Value(g)
+		for _, b := range x.buckets[g] {
+			dst = append(dst, Entry{b, v})
+		}
+	}
+	return dst
+}
+
+// emit records feature hash h in group g; it reports whether it was new.
+func (x *Extractor) emit(g Group, h uint64) bool {
+	b := uint32(mix(h) >> (64 - x.bits))
+	if !x.set.add(uint32(g)<<MaxBits | b) {
+		return false
+	}
+	x.buckets[g] = append(x.buckets[g], b)
+	return true
+}
+
+func (x *Extractor) name(g Group, s string) { x.names[g] = append(x.names[g], s) }
+
+// structure emits the s: and t: features of the command line.
+func (x *Extractor) structure() {
+	cmd := x.in.Cmdline
+	var punct, pct, caret, tick, run, maxRun int
+	for _, c := range cmd {
+		alnum := 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9'
+		switch {
+		case alnum || c == '+' || c == '/' || c == '=':
+			run++
+			maxRun = max(maxRun, run)
+		default:
+			run = 0
+		}
+		if !alnum && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c < 0x80 {
+			punct++
+		}
+		switch c {
+		case '%':
+			pct++
+		case '^':
+			caret++
+		case '`':
+			tick++
+		}
+	}
+	share := 0
+	if len(cmd) > 0 {
+		share = punct * 20 / len(cmd)
+	}
+	x.structFeat("len", min(bits.Len(uint(len(cmd))), 14))
+	x.structFeat("punct", share)
+	x.structFeat("b64run", min(bits.Len(uint(maxRun)), 12))
+	x.structFeat("pct", min(bits.Len(uint(pct)), 6))
+	x.structFeat("caret", min(bits.Len(uint(caret)), 6))
+	x.structFeat("tick", min(bits.Len(uint(tick)), 6))
+	x.structFeat("concat", min(bits.Len(uint(concats(cmd))), 6))
+	if hasURL(cmd) {
+		x.structFeat("url", 1)
+	}
+	if hasIPv4(cmd) {
+		x.structFeat("ipv4", 1)
+	}
+	if x.enc {
+		x.structFeat("encdecoded", 1)
+	}
+	if x.in.Undone > 0 {
+		x.structFeat("undone", min(bits.Len(uint(x.in.Undone)), 12))
+	}
+	for t := x.in.Techniques; t != 0; t &= t - 1 {
+		bit := bits.TrailingZeros64(t)
+		if x.emit(Struct, fnvInt(seedTech, uint64(bit))) && x.Names {
+			x.name(Struct, "t:"+itoa(bit))
+		}
+	}
+}
+
+func (x *Extractor) structFeat(name string, v int) {
+	if x.emit(Struct, fnvInt(fnvString(seedStruct, name), uint64(v))) && x.Names {
+		x.name(Struct, "s:"+name+"="+itoa(v))
+	}
+}
+
+// context emits the parent and image base names.
+func (x *Extractor) context() {
+	for _, c := range [2]struct {
+		seed uint64
+		ns   string
+		path []byte
+	}{{seedParent, "p:", x.in.Parent}, {seedImage, "i:", x.in.Image}} {
+		base := baseName(c.path)
+		if len(base) == 0 {
+			continue
+		}
+		if x.emit(Context, fnvLower(c.seed, base)) && x.Names {
+			x.name(Context, c.ns+string(lowerASCII(base)))
+		}
+	}
+}
+
+// tokens emits the unigrams and bigrams of one normalized text.
+func (x *Extractor) tokens(t []byte, uni, bi bool) {
+	x.toks = x.toks[:0]
+	x.tokPos = x.tokPos[:0]
+	for i := 0; i < len(t); {
+		if !isTok(t[i]) {
+			i++
+			continue
+		}
+		j, h := i, uint64(offset)
+		for ; j < len(t) && isTok(t[j]); j++ {
+			h = (h ^ uint64(t[j])) * prime
+		}
+		if uni && x.emit(Word, h^seedWord) && x.Names {
+			x.name(Word, "w:"+string(t[i:j]))
+		}
+		if bi && len(x.toks) > 0 {
+			p := x.toks[len(x.toks)-1]
+			if x.emit(Bigram, (p*prime2+h)^seedBigram) && x.Names {
+				q := x.tokPos[len(x.tokPos)-1]
+				x.name(Bigram, "b:"+string(t[q[0]:q[1]])+" "+string(t[i:j]))
+			}
+		}
+		x.toks = append(x.toks, h)
+		if x.Names {
+			x.tokPos = append(x.tokPos, [2]int{i, j})
+		}
+		i = j
+	}
+}
+
+// grams emits the 3-, 4- and 5-grams of one padded normalized text. FNV-1a
+// is prefix-incremental, so the three lengths at a position share one pass.
+func (x *Extractor) grams(t []byte) {
+	for i := 0; i+3 <= len(t); i++ {
+		h := uint64(seedChar)
+		end := min(i+5, len(t))
+		for j := i; j < end; j++ {
+			h = (h ^ uint64(t[j])) * prime
+			if j-i >= 2 && x.emit(Char, h) && x.Names {
+				x.name(Char, "c:"+string(t[i:j+1]))
+			}
+		}
+	}
+}
+
+func isTok(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+}

@@ -1,0 +1,28 @@
+// Package match matches Windows command lines against rule packs (package
+// rules). Compile joins packs into a Set, read-only and shared; each
+// goroutine matches with its own Matcher:
+//
+//	set, err := match.Compile(pack)
+//	m := set.NewMatcher()
+//	for _, i := range m.Match(cmdline, parent) {
+//		fmt.Println(set.Rules()[i].Name)
+//	}
+//
+// Matching happens on the normalized command line (package normalize), so
+// what cmd.exe undoes (case, carets, quotes inside words, repeated blanks,
+// ".exe" and paths on programs) and "/" against "-" on switches do not evade
+// a rule. All phrases of all rules are found in one pass over the line by one
+// Aho–Corasick automaton (ac.go); a Matcher keeps its buffers, so Match does
+// not allocate once warmed up.
+//
+// Most command lines match no phrase, and most of those lack some word each
+// phrase needs: a filter over the raw line (wordFilter, filter.go) finds that
+// out first, in a fraction of the cost of normalizing and scanning, and the
+// line is normalized only when a phrase may match, a regex needs it, or
+// Normalized asks for it. Both are DFAs in one 32-bit table layout
+// (table.go), and the filter checks only the phrases anchored on a word the
+// line holds, so both hold for packs of a few thousand rules.
+//
+// The tests hold every fast path to a slow, obvious reference matcher
+// (match_test.go) and to the variants without it.
+package match

@@ -1,0 +1,93 @@
+package score
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"scorecmdline/src/event"
+	"scorecmdline/src/rules"
+	"scorecmdline/src/sigma"
+)
+
+// sigmaRiskOf is the risk a Sigma rule's match adds to risk_score, from its
+// level, on the scale of the TOML packs (see rules.LevelFor): a rule
+// without a level counts as informational.
+var sigmaRiskOf = [...]int{
+	sigma.LevelNone:     5,
+	sigma.Informational: 5,
+	sigma.Low:           20,
+	sigma.Medium:        30,
+	sigma.High:          50,
+	sigma.Critical:      80,
+}
+
+// sigmaRules is one Sigma pack: a folder lookups/<name>/ of Sigma rules.
+type sigmaRules struct {
+	rs    *sigma.Ruleset
+	rules []Rule
+}
+
+// isSigmaPack reports whether name is a folder in fsys.
+func isSigmaPack(fsys fs.FS, name string) bool {
+	if !fs.ValidPath(name) || strings.Contains(name, "/") || name == "." {
+		return false
+	}
+	st, err := fs.Stat(fsys, name)
+	return err == nil && st.IsDir()
+}
+
+// loadSigmaPack loads the Sigma pack name. The rules it skipped come back as
+// warnings for the Search UI, and a line for the log with the counts and
+// the load time.
+func loadSigmaPack(fsys fs.FS, name string, min rules.Level) (s *sigmaRules, warn []string, note string, err error) {
+	start := time.Now()
+	rs, rep, err := sigma.Load(fsys, name, sigma.Options{MinLevel: sigma.Level(min)})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("sigma pack %s: %w", name, err)
+	}
+	s = &sigmaRules{rs: rs}
+	for i := range rs.Len() {
+		r := rs.Rule(i)
+		s.rules = append(s.rules, Rule{
+			Name:       r.Title,
+			Level:      rules.Level(r.Level),
+			Techniques: r.Techniques,
+			Risk:       sigmaRiskOf[r.Level],
+		})
+	}
+	const maxWarnings = 10
+	for i, p := range rep.Problems {
+		if i == maxWarnings {
+			warn = append(warn, fmt.Sprintf("sigma pack %s: %d more problems (scorecmdline rules check lists them all)", name, len(rep.Problems)-maxWarnings))
+			break
+		}
+		warn = append(warn, fmt.Sprintf("sigma pack %s: rule skipped: %v", name, p))
+	}
+	note = fmt.Sprintf("sigma pack %s: %d rules loaded, %d skipped, %d failed, in %v",
+		name, rep.Rules, skipped(rep), rep.Failed, time.Since(start).Round(time.Millisecond))
+	return s, warn, note, nil
+}
+
+func skipped(rep *sigma.Report) int {
+	n := 0
+	for _, c := range rep.Skipped {
+		n += c
+	}
+	return n
+}
+
+func (s *sigmaRules) Needs() event.Set { return s.rs.Needs() }
+func (s *sigmaRules) Rules() []Rule    { return s.rules }
+func (s *sigmaRules) Prepare()         {}
+
+func (s *sigmaRules) NewMatcher() RuleMatcher { return sigmaMatcher{s.rs.NewMatcher()} }
+
+type sigmaMatcher struct{ m *sigma.Matcher }
+
+func (m sigmaMatcher) Match(in *Input, hits []int) []int { return m.m.Match(in.Event, hits) }
+func (m sigmaMatcher) Normalized() []byte                { return nil }
+
+// Detail names the search identifiers that held.
+func (m sigmaMatcher) Detail(dst []byte, rule int) []byte { return m.m.AppendExplain(dst, rule) }

@@ -1,0 +1,130 @@
+package sigma
+
+// prefilter is an Aho–Corasick automaton over the witness literals of one
+// field, compiled to a DFA over byte classes (bytes in no literal share
+// class 0): one table load per byte of the lower-cased value.
+type prefilter struct {
+	field  int
+	class  [256]uint8
+	nclass uint32
+	// next[s+c] is the state after class c from state s; states are
+	// premultiplied by nclass, and the top bit marks a state at which
+	// literals end (its own or its suffixes').
+	next []uint32
+	// Per state id: the rules whose literal ends there (outs[outAt[id]:
+	// outAt[id+1]]) and the next shorter suffix state with outputs (or -1).
+	outAt []int32
+	outs  []int32
+	dict  []int32
+}
+
+const accept = 1 << 31
+
+func buildPrefilter(field int, lits []string, ruleOf []int32) *prefilter {
+	p := &prefilter{field: field}
+	n := uint32(1)
+	for _, s := range lits {
+		for i := 0; i < len(s); i++ {
+			if p.class[s[i]] == 0 {
+				p.class[s[i]] = uint8(n)
+				n++
+			}
+		}
+	}
+	if n > 256 {
+		// Every byte is in some literal: one class each.
+		for b := range p.class {
+			p.class[b] = uint8(b)
+		}
+		n = 256
+	}
+	p.nclass = n
+	nc := int(n)
+	// Trie, sparse while it grows.
+	type edge struct {
+		from int32
+		c    uint8
+	}
+	child := map[edge]int32{}
+	own := [][]int32{nil}
+	for li, s := range lits {
+		st := int32(0)
+		for i := 0; i < len(s); i++ {
+			e := edge{st, p.class[s[i]]}
+			t, ok := child[e]
+			if !ok {
+				t = int32(len(own))
+				child[e] = t
+				own = append(own, nil)
+			}
+			st = t
+		}
+		own[st] = append(own[st], ruleOf[li])
+	}
+	ns := len(own)
+	kids := make([][]edge, ns) // per state: (child, class), for the walk
+	for e, t := range child {
+		kids[e.from] = append(kids[e.from], edge{t, e.c})
+	}
+	// Breadth-first: a state's row is its failure state's row (finished
+	// before it) with its own children over it.
+	trie := make([]int32, ns*nc)
+	fail := make([]int32, ns)
+	p.dict = make([]int32, ns)
+	p.dict[0] = -1
+	hasOut := make([]bool, ns)
+	queue := []int32{0}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		f := fail[u]
+		row := trie[int(u)*nc : int(u+1)*nc]
+		if u != 0 {
+			copy(row, trie[int(f)*nc:int(f+1)*nc])
+			if len(own[f]) > 0 {
+				p.dict[u] = f
+			} else {
+				p.dict[u] = p.dict[f]
+			}
+		}
+		hasOut[u] = len(own[u]) > 0 || p.dict[u] >= 0
+		for _, k := range kids[u] {
+			if u != 0 {
+				fail[k.from] = row[k.c]
+			}
+			row[k.c] = k.from
+			queue = append(queue, k.from)
+		}
+	}
+	p.next = make([]uint32, len(trie))
+	for i, t := range trie {
+		v := uint32(t) * n
+		if hasOut[t] {
+			v |= accept
+		}
+		p.next[i] = v
+	}
+	p.outAt = make([]int32, ns+1)
+	for s, o := range own {
+		p.outAt[s+1] = p.outAt[s] + int32(len(o))
+		p.outs = append(p.outs, o...)
+	}
+	return p
+}
+
+// scan marks in cand every rule with a literal in s.
+func (p *prefilter) scan(s []byte, cand []uint64) {
+	st := uint32(0)
+	next, class, nc := p.next, &p.class, p.nclass
+	for _, b := range s {
+		st = next[st+uint32(class[b])]
+		if st&accept != 0 {
+			st &^= accept
+			for id := int32(st / nc); id >= 0; id = p.dict[id] {
+				for _, r := range p.outs[p.outAt[id]:p.outAt[id+1]] {
+					cand[r>>6] |= 1 << (r & 63)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package sigma
+
+const raceEnabled = true

@@ -1,0 +1,175 @@
+// Package sigma evaluates a folder of Sigma rules (Windows process_creation)
+// natively on event.Event rows.
+//
+// Loading parses each YAML document (go.yaml.in/yaml/v3, positions kept for
+// problems), checks it against the Sigma specification and compiles it:
+// values become lower-cased glob segments, regexes, CIDR prefixes or numbers;
+// the condition becomes a small boolean tree over the rule's search
+// identifiers. A rule that breaks the specification, or uses what this
+// engine does not support (correlations, aggregations, `near`, time
+// modifiers, an unknown placeholder, a regex RE2 cannot compile), is listed
+// in the Report with file:line and skipped: never evaluated with another
+// meaning.
+//
+// Semantics (the choices the specification leaves open are documented here):
+//
+//   - Values match case-insensitively (Unicode simple lower-casing of both
+//     sides) unless `cased`; `re` is case-sensitive unless `re|i`.
+//   - `*` is any run, `?` exactly one character; `\` escapes `*`, `?` and
+//     `\`, and is literal before any other character.
+//   - An absent field is the empty value (as in package event): `null` and
+//     `”` match it, `exists: false` holds, every other value test is false on
+//     it unless the value itself matches the empty string (`*`). `neq` and
+//     `fieldref` are false when a field they read is absent.
+//   - A Sigma field with no mapping (see Config) is absent.
+//   - Keywords (a search identifier that is a plain list) are `contains`
+//     tests on the command line (process) only.
+//   - `windash` treats every `-`, `/`, en dash, em dash and horizontal bar in
+//     the value as matching any of the five (all permutations, as the
+//     specification says), by comparing dash-folded forms of both sides.
+//   - Base64 and UTF-16 encoded values match case-insensitively like others.
+//   - Field names are looked up case-insensitively.
+//
+// Image derivation (the Matcher does it per row, documented on Matcher).
+//
+// Matching: each rule gets a "witness", a set of (field, literal) pairs at
+// least one of which occurs in the lower-cased field whenever the rule can
+// match (from a required positive value: an AND keeps its cheapest child, an
+// OR needs all children). One Aho–Corasick pass per witnessed field finds
+// the candidate rules; only those, plus the few rules without a witness, are
+// evaluated.
+package sigma
+
+import (
+	"fmt"
+	"strings"
+
+	"scorecmdline/src/event"
+)
+
+// Level is a rule's level, ordered: Informational < Low < ... < Critical.
+// The zero value means the rule gave none.
+type Level uint8
+
+// The levels of the specification.
+const (
+	LevelNone Level = iota
+	Informational
+	Low
+	Medium
+	High
+	Critical
+)
+
+var levelNames = [...]string{"", "informational", "low", "medium", "high", "critical"}
+
+// String returns the level as the specification spells it ("" for none).
+func (l Level) String() string {
+	if int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "invalid"
+}
+
+// ParseLevel reads a level name (exactly as the specification spells it).
+func ParseLevel(s string) (Level, bool) {
+	for i, n := range levelNames {
+		if i > 0 && n == s {
+			return Level(i), true
+		}
+	}
+	return LevelNone, false
+}
+
+// Rule is a loaded rule's metadata.
+type Rule struct {
+	Title  string
+	ID     string
+	Status string // stable, test, experimental, deprecated, unsupported or ""
+	Level  Level
+	// Techniques are the ATT&CK ids of the attack.tNNNN[.NNN] tags, upper
+	// case ("T1059.003"), in tag order.
+	Techniques []string
+	File       string // path in the pack's fs.FS
+	Line       int    // line of the rule's document
+}
+
+// Ruleset is a compiled set of rules, safe for concurrent use through one
+// Matcher per goroutine.
+type Ruleset struct {
+	rules    []Rule
+	compiled []*rule
+	needs    event.Set
+	prefs    []*prefilter // one per witnessed field
+	always   []uint64     // bit set of rules without a witness
+	// views[f] holds the view kinds any rule reads of field f.
+	views [event.NumFields]uint8
+}
+
+// Len returns the number of loaded rules.
+func (rs *Ruleset) Len() int { return len(rs.rules) }
+
+// Rule returns rule i's metadata (i as Match reports it).
+func (rs *Ruleset) Rule(i int) *Rule { return &rs.rules[i] }
+
+// Needs returns every event field the rules read, plus the fields the
+// Matcher derives them from (the command line for Image, the parent name for
+// ParentImage).
+func (rs *Ruleset) Needs() event.Set { return rs.needs }
+
+// Unwitnessed returns how many rules are evaluated on every row.
+func (rs *Ruleset) Unwitnessed() int {
+	n := 0
+	for _, w := range rs.always {
+		for ; w != 0; w &= w - 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// Problem is one reason a rule, filter or file was not (fully) loaded.
+type Problem struct {
+	File   string
+	Line   int    // 1-based; 0 when the problem is not in one place
+	Rule   string // the rule's id or title when known
+	Reason string
+}
+
+// Error formats the problem as file:line: reason.
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Rule != "" {
+		fmt.Fprintf(&b, "rule %s: ", p.Rule)
+	}
+	b.WriteString(p.Reason)
+	return b.String()
+}
+
+// String is Error.
+func (p Problem) String() string { return p.Error() }
+
+// Report says what Load did with each document of the pack.
+type Report struct {
+	Files   int // rule files read
+	Rules   int // rules loaded
+	Filters int // filter documents applied
+	// Skipped counts rules left out on purpose, by reason: "logsource"
+	// (not Windows process_creation), "status deprecated", "status
+	// unsupported", "level" (below MinLevel).
+	Skipped map[string]int
+	// Failed counts the rules skipped because of a Problem.
+	Failed int
+	// Unmapped counts loaded rules that read a field with no mapping (the
+	// condition on it sees an absent field); UnmappedFields names them.
+	Unmapped       int
+	UnmappedFields []string
+	// Problems lists every rule, filter or file not (fully) loaded, with
+	// the reason; the caller shows them as warnings.
+	Problems []Problem
+}

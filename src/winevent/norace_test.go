@@ -1,0 +1,5 @@
+//go:build !race
+
+package winevent
+
+const race = false
