@@ -23,7 +23,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"scorecmdline/src/config"
 	"scorecmdline/src/modinput"
+	"scorecmdline/src/train"
 )
 
 // Env is what a run sees of the process; tests substitute their own.
@@ -54,6 +56,8 @@ func Main(env Env) int {
 			return runEval(env, env.Args[1:])
 		case "rules":
 			return runRules(env, env.Args[1:])
+		case "train":
+			return train.Main(env.Args[1:], env.Stdout, env.Stderr, config.Lookups(""))
 		case "version", "--version":
 			fmt.Fprintf(env.Stdout, "scorecmdline %s\n", env.Version)
 			return 0
@@ -121,6 +125,7 @@ const usage = `scorecmdline scores Windows command lines for malicious content: 
 Usage:
   scorecmdline score [options] [FILE...]   score command lines from files or stdin
   scorecmdline eval [options] FILE...      detection quality on labelled JSON Lines
+  scorecmdline train [options] FILE...     train a model on labelled JSON Lines or CSV
   scorecmdline rules check PATH...         list the problems of a rule pack or Sigma folder
   scorecmdline search [options]            the search command with other limits
   scorecmdline version                     print the version

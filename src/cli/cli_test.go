@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,55 +92,60 @@ func TestVersionAndSniff(t *testing.T) {
 }
 
 // TestEval checks eval's counts on a fixture whose answers are known: rules
-// catch certutil and vssadmin (with a wscript parent), the model catches
+// catch certutil and vssadmin (with a wscript parent), the ESCU model catches
 // the PowerShell loader, nothing catches whoami; reg add fires on a benign line.
 func TestEval(t *testing.T) {
-	out, stderr, code := runMain(t, "", "eval", "--json", "testdata/labelled.jsonl")
+	out, stderr, code := runMain(t, "", "eval", "--json", "--model", "escu", "testdata/labelled.jsonl")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var rep Report
+	var rep evalReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	all := rep.All
-	if all.Rows != 8 || all.Malicious != 4 || all.Benign != 4 {
-		t.Fatalf("counts %+v", all)
+	rows := map[string]evalRow{}
+	for _, r := range rep.Rows {
+		rows[r.Detector+" "+r.File] = r
 	}
-	m, p := all.Model, all.Packs["sentinel_cmd"]
+	if len(rep.Rows) != 6 {
+		t.Fatalf("%d rows, want 3 detectors × (1 file + overall): %+v", len(rep.Rows), rep.Rows)
+	}
+	m, p, c := rows["model=escu overall"], rows["rules=sentinel_cmd overall"], rows["model=escu rules=sentinel_cmd overall"]
+	if m.Rows != 8 || m.Malicious != 4 || m.Benign != 4 {
+		t.Fatalf("counts %+v", m)
+	}
 	if m.Alerts != 1 || m.TP != 1 || *m.TPR != 0.25 || *m.FPR != 0 {
-		t.Errorf("model %+v", *m)
+		t.Errorf("model %+v", m)
 	}
-	if p.Alerts != 3 || p.TP != 2 || p.FP != 1 || *p.TPR != 0.5 || *p.FPR != 0.25 {
+	if p.Alerts != 3 || p.TP != 2 || p.FP != 1 || *p.TPR != 0.5 || *p.FPR != 0.25 || p.AUC != nil {
 		t.Errorf("pack %+v", p)
 	}
-	if c := all.Combined; c.TP != 3 || c.FP != 1 {
+	if c.TP != 3 || c.FP != 1 {
 		t.Errorf("combined %+v", c)
 	}
 	// Every benign line and two malicious ones score the bare intercept; the
 	// loader scores above it and certutil (http: -0.49) below: AUC
 	// (0 + 0.5 + 1 + 0.5) / 4, and at 1% FPR only the loader passes.
-	if all.AUC == nil || *all.AUC != 0.5 || all.TPRAt1FPR == nil || *all.TPRAt1FPR != 0.25 {
-		t.Errorf("AUC %v TPR@1%%FPR %v", all.AUC, all.TPRAt1FPR)
+	if m.AUC == nil || *m.AUC != 0.5 || m.TPRAt1 == nil || *m.TPRAt1 != 0.25 {
+		t.Errorf("AUC %v TPR@1%%FPR %v", m.AUC, m.TPRAt1)
 	}
-	table, _, _ := runMain(t, "", "eval", "testdata/labelled.jsonl")
+	table, _, _ := runMain(t, "", "eval", "--model", "escu", "--rules", "sentinel_cmd", "--by-level", "testdata/labelled.jsonl")
 	checkGolden(t, "eval_table", table)
 }
 
-func TestAUC(t *testing.T) {
-	labels := []bool{true, true, false, false, true, false}
-	scores := []float64{0.9, 0.4, 0.4, 0.1, 0.8, 0.7}
-	// Positives 0.9, 0.8, 0.4 vs negatives 0.7, 0.4, 0.1: 3+2+... pairs:
-	// 0.9 beats 3, 0.8 beats 3, 0.4 beats 1 and ties 1 -> (3+3+1.5)/9.
-	if got := *auc(labels, scores); got != 7.5/9 {
-		t.Errorf("auc %v, want %v", got, 7.5/9)
+// A model given as a file path is measured from that file.
+func TestEvalModelFile(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../lookups/escu.model.toml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// 1% of 3 negatives allows none above the threshold: t = 0.7, TPR 2/3.
-	if got := *tprAtFPR(labels, scores, 0.01); got != 2.0/3 {
-		t.Errorf("tpr@1%%fpr %v", got)
+	if err := os.WriteFile(filepath.Join(dir, "mine.model.toml"), data, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if auc([]bool{true}, []float64{1}) != nil {
-		t.Error("AUC without negatives")
+	out, stderr, code := runMain(t, "", "eval", "--json", "--rules", "none", "--model", filepath.Join(dir, "mine.model.toml"), "testdata/labelled.jsonl")
+	if code != 0 || !strings.Contains(out, `"detector": "model=mine"`) {
+		t.Errorf("exit %d, stderr %s, out %s", code, stderr, out)
 	}
 }
 

@@ -6,14 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
-	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"scorecmdline/src/config"
 	"scorecmdline/src/event"
+	"scorecmdline/src/metrics"
+	"scorecmdline/src/rules"
 	"scorecmdline/src/score"
 )
 
@@ -22,18 +24,23 @@ import (
 func runEval(env Env, args []string) int {
 	flags := flag.NewFlagSet("eval", flag.ContinueOnError)
 	flags.SetOutput(env.Stderr)
-	modelName := flags.String("model", "escu", "model to measure, or none")
-	rulesFlag := flags.String("rules", "sentinel_cmd", "rule packs to measure, each on its own and combined, or none")
-	lookups := flags.String("lookups", "", "folder with model and rule files (default: built in)")
+	d := score.Defaults()
+	models := flags.String("model", d.Model, "models to measure, comma-separated: names in the lookups or model file paths, or none")
+	packs := flags.String("rules", strings.Join(d.Rules, ","), "rule packs to measure, each on its own and combined, or none")
+	byLevel := flags.Bool("by-level", false, "also measure each pack at min_level medium and high")
+	deob := flags.Bool("deobfuscate", d.Deobfuscate, "run the deobfuscation stage, as the search command does by default")
+	lookups := flags.String("lookups", "", "folder with model and rule files (default: the app's lookups, else built in)")
 	asJSON := flags.Bool("json", false, "print JSON instead of a table")
 	flags.Usage = func() {
 		fmt.Fprint(env.Stderr, `Usage: scorecmdline eval [options] FILE...
 
 Reads labelled JSON Lines (cmdline, label "malicious" or "benign", optional
-parent_image) and prints per file and overall: rows, alerts and rates for the
-model at its deployed gate and threshold (len > min_length and score >
-threshold: 200 and 0.5 for escu), for each rule pack (rule_count > 0), and for
-both combined; for the raw score, ROC AUC and the TPR at 1% FPR.
+parent_image and image) and prints, per detector, per file and overall: rows,
+alerts, TPR and FPR at the deployed decision, and for a model's raw score the
+ROC AUC and the TPR at 1% and 0.1% FPR. Detectors: each model alone
+(model_alert, the decision stored in its file), each rule pack alone
+(rule_count > 0), and all of them together as the search command runs them
+(model_alert = 1 or rule_count > 0).
 
 Options:
 `)
@@ -46,7 +53,7 @@ Options:
 		flags.Usage()
 		return 2
 	}
-	ev, err := newEvaluator(config.Lookups(*lookups), *modelName, config.SplitList(*rulesFlag))
+	ev, err := newEvaluator(*lookups, config.SplitList(*models), config.SplitList(*packs), *byLevel, *deob)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "scorecmdline eval: %v\n", err)
 		return 2
@@ -71,44 +78,109 @@ Options:
 	return status
 }
 
-// evaluator scores each labelled line with the model alone and with each
-// pack alone, so every detector is measured on its own.
-type evaluator struct {
-	model     *score.Scorer // nil with model=none
-	modelName string
-	packs     []string
-	packScore []*score.Scorer
-	sets      []*set // per file, in order; overall is computed from them
-}
-
-type set struct {
+// detector is one thing eval measures: an engine and how a row alerts.
+type detector struct {
 	name   string
-	labels []bool    // true = malicious
-	scores []float64 // raw model scores
-	model  []bool    // deployed model alert
-	packs  [][]bool  // per pack: rule_count > 0
+	scorer *score.Scorer
+	model  bool        // report the raw score's AUC and TPR at FPR
+	level  rules.Level // rule hits count from this level
 }
 
-func newEvaluator(lookups fs.FS, modelName string, packs []string) (*evaluator, error) {
-	ev := &evaluator{modelName: modelName}
-	if modelName != score.None {
-		eng, err := score.New(lookups, score.Options{Model: modelName, Rules: []string{score.None}})
+func (d *detector) alert(r *score.Result) bool {
+	return r.ModelAlert || (len(r.Hits) > 0 && r.Level >= d.level)
+}
+
+// evaluator scores each labelled line with every detector.
+type evaluator struct {
+	dets  []*detector
+	files []*outcomes
+}
+
+// outcomes are one file's labels and, per detector, alerts and scores.
+type outcomes struct {
+	name   string
+	labels []bool // true = malicious
+	alerts [][]bool
+	scores [][]float64
+}
+
+// newEvaluator builds the detectors. A model given as a file path is read
+// from its folder, ahead of the lookups.
+func newEvaluator(lookupsDir string, models, packs []string, byLevel, deob bool) (*evaluator, error) {
+	fsys := config.Lookups(lookupsDir)
+	if len(models) == 1 && models[0] == score.None {
+		models = nil
+	}
+	if len(packs) == 1 && packs[0] == score.None {
+		packs = nil
+	}
+	for i, m := range models {
+		name, dir, ok := modelPath(m)
+		if !ok {
+			continue
+		}
+		fsys = config.Overlay(os.DirFS(dir), fsys)
+		models[i] = name
+	}
+	ev := &evaluator{}
+	add := func(name string, model string, packs []string, level rules.Level) error {
+		opts := score.Options{Model: score.None, Rules: []string{score.None}, Deobfuscate: deob}
+		if model != "" {
+			opts.Model = model
+		}
+		if len(packs) > 0 {
+			opts.Rules = packs
+		}
+		eng, err := score.New(fsys, opts)
 		if err != nil {
+			return err
+		}
+		ev.dets = append(ev.dets, &detector{name: name, scorer: eng.NewScorer(), model: model != "", level: level})
+		return nil
+	}
+	for _, m := range models {
+		if err := add("model="+m, m, nil, 0); err != nil {
 			return nil, err
 		}
-		ev.model = eng.NewScorer()
 	}
-	if !(len(packs) == 1 && packs[0] == score.None) {
-		for _, p := range packs {
-			eng, err := score.New(lookups, score.Options{Model: score.None, Rules: []string{p}})
-			if err != nil {
-				return nil, err
+	for _, p := range packs {
+		if err := add("rules="+p, "", []string{p}, 0); err != nil {
+			return nil, err
+		}
+		if byLevel {
+			for _, l := range []rules.Level{rules.Medium, rules.High} {
+				if err := add(fmt.Sprintf("rules=%s min_level=%s", p, l), "", []string{p}, l); err != nil {
+					return nil, err
+				}
 			}
-			ev.packs = append(ev.packs, p)
-			ev.packScore = append(ev.packScore, eng.NewScorer())
+		}
+	}
+	if len(ev.dets) > 1 && len(models) <= 1 {
+		model, name := "", "rules="+strings.Join(packs, ",")
+		if len(models) == 1 {
+			model = models[0]
+			name = "model=" + model + " " + name
+		}
+		if err := add(name, model, packs, 0); err != nil {
+			return nil, err
 		}
 	}
 	return ev, nil
+}
+
+// modelPath splits a model given as a file path (…/NAME.model.toml or
+// …/NAME.model.bin) into its name and folder.
+func modelPath(s string) (name, dir string, ok bool) {
+	if !strings.ContainsAny(s, `/\`) {
+		return "", "", false
+	}
+	base := filepath.Base(s)
+	for _, suffix := range []string{".model.toml", ".model.bin"} {
+		if strings.HasSuffix(base, suffix) {
+			return strings.TrimSuffix(base, suffix), filepath.Dir(s), true
+		}
+	}
+	return "", "", false
 }
 
 func (ev *evaluator) file(env Env, name string) error {
@@ -121,8 +193,8 @@ func (ev *evaluator) file(env Env, name string) error {
 	if err != nil {
 		return err
 	}
-	s := &set{name: filepath.Base(name), packs: make([][]bool, len(ev.packs))}
-	ev.sets = append(ev.sets, s)
+	o := &outcomes{name: filepath.Base(name), alerts: make([][]bool, len(ev.dets)), scores: make([][]float64, len(ev.dets))}
+	ev.files = append(ev.files, o)
 	bad := 0
 	var e event.Event
 	var evBuf []byte
@@ -146,14 +218,11 @@ func (ev *evaluator) file(env Env, name string) error {
 			continue
 		}
 		evBuf = rec.Fill(&e, evBuf)
-		s.labels = append(s.labels, rec.Label == "malicious")
-		if ev.model != nil {
-			res := ev.model.Score(&e)
-			s.scores = append(s.scores, res.Score)
-			s.model = append(s.model, res.ModelAlert)
-		}
-		for i, ps := range ev.packScore {
-			s.packs[i] = append(s.packs[i], len(ps.Score(&e).Hits) > 0)
+		o.labels = append(o.labels, rec.Label == "malicious")
+		for i, d := range ev.dets {
+			res := d.scorer.Score(&e)
+			o.alerts[i] = append(o.alerts[i], d.alert(res))
+			o.scores[i] = append(o.scores[i], res.Score)
 		}
 	}
 	if bad > 0 {
@@ -162,213 +231,97 @@ func (ev *evaluator) file(env Env, name string) error {
 	return nil
 }
 
-// Rates is one detector's outcome on one set.
-type Rates struct {
-	Alerts int      `json:"alerts"`
-	TP     int      `json:"tp"`
-	FP     int      `json:"fp"`
-	TPR    *float64 `json:"tpr"` // nil when the set has no malicious rows
-	FPR    *float64 `json:"fpr"` // nil when the set has no benign rows
+// evalRow is one detector's outcome on one file, or on all ("overall").
+type evalRow struct {
+	Detector  string   `json:"detector"`
+	File      string   `json:"file"`
+	Rows      int      `json:"rows"`
+	Malicious int      `json:"malicious"`
+	Benign    int      `json:"benign"`
+	Alerts    int      `json:"alerts"`
+	TP        int      `json:"tp"`
+	FP        int      `json:"fp"`
+	TPR       *float64 `json:"tpr"` // nil without malicious rows
+	FPR       *float64 `json:"fpr"` // nil without benign rows
+	AUC       *float64 `json:"auc,omitempty"`
+	TPRAt1    *float64 `json:"tpr_at_1pct_fpr,omitempty"`
+	TPRAt01   *float64 `json:"tpr_at_0.1pct_fpr,omitempty"`
 }
 
-// Row is the report for one file, or for all files ("overall").
-type Row struct {
-	Name      string           `json:"name"`
-	Rows      int              `json:"rows"`
-	Malicious int              `json:"malicious"`
-	Benign    int              `json:"benign"`
-	Model     *Rates           `json:"model,omitempty"`
-	Packs     map[string]Rates `json:"packs,omitempty"`
-	Combined  Rates            `json:"combined"`
-	AUC       *float64         `json:"score_auc,omitempty"`
-	TPRAt1FPR *float64         `json:"score_tpr_at_1pct_fpr,omitempty"`
+// evalReport is what eval prints: per detector, its files then overall.
+type evalReport struct {
+	Rows []evalRow `json:"rows"`
 }
 
-// Report is what eval prints.
-type Report struct {
-	Model string   `json:"model"`
-	Packs []string `json:"packs"`
-	Files []Row    `json:"files"`
-	All   Row      `json:"overall"`
-}
-
-func (ev *evaluator) report() *Report {
-	rep := &Report{Model: ev.modelName, Packs: ev.packs}
-	all := &set{name: "overall", packs: make([][]bool, len(ev.packs))}
-	for _, s := range ev.sets {
-		rep.Files = append(rep.Files, ev.row(s))
-		all.labels = append(all.labels, s.labels...)
-		all.scores = append(all.scores, s.scores...)
-		all.model = append(all.model, s.model...)
-		for i := range s.packs {
-			all.packs[i] = append(all.packs[i], s.packs[i]...)
+func (ev *evaluator) report() *evalReport {
+	rep := &evalReport{}
+	for i, d := range ev.dets {
+		all := &outcomes{name: "overall", alerts: make([][]bool, len(ev.dets)), scores: make([][]float64, len(ev.dets))}
+		for _, o := range ev.files {
+			rep.Rows = append(rep.Rows, row(d, o, i))
+			all.labels = append(all.labels, o.labels...)
+			all.alerts[i] = append(all.alerts[i], o.alerts[i]...)
+			all.scores[i] = append(all.scores[i], o.scores[i]...)
 		}
+		rep.Rows = append(rep.Rows, row(d, all, i))
 	}
-	rep.All = ev.row(all)
 	return rep
 }
 
-func (ev *evaluator) row(s *set) Row {
-	r := Row{Name: s.name, Rows: len(s.labels)}
-	for _, l := range s.labels {
-		if l {
-			r.Malicious++
-		} else {
-			r.Benign++
+func row(d *detector, o *outcomes, i int) evalRow {
+	r := evalRow{Detector: d.name, File: o.name, Rows: len(o.labels)}
+	// Alerts are booleans: as scores 1 and 0 with threshold 0.5.
+	alerts := make([]float64, len(o.labels))
+	for j, a := range o.alerts[i] {
+		if a {
+			alerts[j] = 1
 		}
 	}
-	combined := make([]bool, len(s.labels))
-	if ev.model != nil {
-		m := rates(s.labels, s.model)
-		r.Model = &m
-		copy(combined, s.model)
-		r.AUC, r.TPRAt1FPR = auc(s.labels, s.scores), tprAtFPR(s.labels, s.scores, 0.01)
-	}
-	if len(ev.packs) > 0 {
-		r.Packs = map[string]Rates{}
-	}
-	for i, p := range ev.packs {
-		r.Packs[p] = rates(s.labels, s.packs[i])
-		for j, a := range s.packs[i] {
-			combined[j] = combined[j] || a
+	c := metrics.Count(o.labels, alerts, 0.5)
+	r.Malicious, r.Benign = c.TP+c.FN, c.FP+c.TN
+	r.Alerts, r.TP, r.FP = c.TP+c.FP, c.TP, c.FP
+	r.TPR, r.FPR = number(c.TPR()), number(c.FPR())
+	if d.model {
+		if auc, ok := metrics.AUC(o.labels, o.scores[i]); ok {
+			r.AUC = &auc
+		}
+		if tpr, _, ok := metrics.TPRAtFPR(o.labels, o.scores[i], 0.01); ok {
+			r.TPRAt1 = &tpr
+		}
+		if tpr, _, ok := metrics.TPRAtFPR(o.labels, o.scores[i], 0.001); ok {
+			r.TPRAt01 = &tpr
 		}
 	}
-	r.Combined = rates(s.labels, combined)
 	return r
 }
 
-func rates(labels, alerts []bool) Rates {
-	var r Rates
-	pos, neg := 0, 0
-	for i, l := range labels {
-		if l {
-			pos++
-		} else {
-			neg++
-		}
-		if alerts[i] {
-			r.Alerts++
-			if l {
-				r.TP++
-			} else {
-				r.FP++
-			}
-		}
-	}
-	r.TPR, r.FPR = ratio(r.TP, pos), ratio(r.FP, neg)
-	return r
-}
-
-func ratio(a, b int) *float64 {
-	if b == 0 {
+// number is v, or nil for NaN (a rate without a denominator).
+func number(v float64) *float64 {
+	if math.IsNaN(v) {
 		return nil
 	}
-	v := float64(a) / float64(b)
 	return &v
 }
 
-// auc is the ROC AUC of scores for labels: the probability that a random
-// malicious row outscores a random benign one, ties counting one half.
-func auc(labels []bool, scores []float64) *float64 {
-	type pt struct {
-		s   float64
-		pos bool
-	}
-	pts := make([]pt, len(scores))
-	pos := 0
-	for i := range scores {
-		pts[i] = pt{scores[i], labels[i]}
-		if labels[i] {
-			pos++
-		}
-	}
-	neg := len(pts) - pos
-	if pos == 0 || neg == 0 {
-		return nil
-	}
-	sort.Slice(pts, func(i, j int) bool { return pts[i].s < pts[j].s })
-	// Sum of the positives' ranks, ties getting their average rank.
-	rankSum := 0.0
-	for i := 0; i < len(pts); {
-		j := i
-		for j < len(pts) && pts[j].s == pts[i].s {
-			j++
-		}
-		avg := float64(i+j+1) / 2 // ranks i+1 .. j
-		for k := i; k < j; k++ {
-			if pts[k].pos {
-				rankSum += avg
-			}
-		}
-		i = j
-	}
-	v := (rankSum - float64(pos)*float64(pos+1)/2) / (float64(pos) * float64(neg))
-	return &v
-}
-
-// tprAtFPR is the highest TPR of a rule "score > t" whose FPR is at most
-// maxFPR.
-func tprAtFPR(labels []bool, scores []float64, maxFPR float64) *float64 {
-	var negs, poss []float64
-	for i, s := range scores {
-		if labels[i] {
-			poss = append(poss, s)
-		} else {
-			negs = append(negs, s)
-		}
-	}
-	if len(negs) == 0 || len(poss) == 0 {
-		return nil
-	}
-	sort.Sort(sort.Reverse(sort.Float64Slice(negs)))
-	k := int(math.Floor(maxFPR * float64(len(negs)))) // false positives allowed
-	// The lowest threshold with at most k benign scores above it is the
-	// (k+1)-th highest benign score.
-	t := negs[min(k, len(negs)-1)]
-	tp := 0
-	for _, s := range poss {
-		if s > t {
-			tp++
-		}
-	}
-	return ratio(tp, len(poss))
-}
-
-func (rep *Report) table(w io.Writer) {
+func (rep *evalReport) table(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "file\trows\tmalicious\tbenign\t"
-	if rep.Model != score.None {
-		head += rep.Model + " alerts\tTPR\tFPR\t"
-	}
-	for _, p := range rep.Packs {
-		head += p + " alerts\tTPR\tFPR\t"
-	}
-	head += "combined alerts\tTPR\tFPR\t"
-	if rep.Model != score.None {
-		head += "score AUC\tTPR@1%FPR\t"
-	}
-	fmt.Fprintln(tw, head)
-	for _, r := range append(rep.Files, rep.All) {
-		line := fmt.Sprintf("%s\t%d\t%d\t%d\t", r.Name, r.Rows, r.Malicious, r.Benign)
-		if r.Model != nil {
-			line += cells(*r.Model)
+	io.WriteString(tw, "detector\tfile\trows\tmalicious\tbenign\talerts\tTPR\tFPR\tAUC\tTPR@1%FPR\tTPR@0.1%FPR\t\n")
+	prev := ""
+	for _, r := range rep.Rows {
+		name := r.Detector
+		if name == prev {
+			name = ""
 		}
-		for _, p := range rep.Packs {
-			line += cells(r.Packs[p])
-		}
-		line += cells(r.Combined)
-		if rep.Model != score.None {
-			line += pct(r.AUC, false) + "\t" + pct(r.TPRAt1FPR, true) + "\t"
-		}
-		fmt.Fprintln(tw, line)
+		prev = r.Detector
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", name, r.File, r.Rows, r.Malicious, r.Benign,
+			r.Alerts, pct(r.TPR, true), pct(r.FPR, true), pct(r.AUC, false), pct(r.TPRAt1, true), pct(r.TPRAt01, true))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nmodel alert: the model's deployed gate and threshold (escu: len(cmdline) > 200 and score > 0.5);")
-	fmt.Fprint(w, "pack alert: rule_count > 0; combined: either. AUC and TPR@1% FPR rank the raw score, ungated.\n")
-}
-
-func cells(r Rates) string {
-	return fmt.Sprintf("%d\t%s\t%s\t", r.Alerts, pct(r.TPR, true), pct(r.FPR, true))
+	fmt.Fprint(w, `
+alerts: a model's deployed decision (model_alert, e.g. escu: len(cmdline) > 200 and score > 0.5),
+rule_count > 0 for packs (from min_level when given), either for the combination.
+AUC and TPR at FPR rank a model's raw score, ungated.
+`)
 }
 
 func pct(v *float64, percent bool) string {

@@ -54,6 +54,10 @@ func appLookups() string {
 	return ""
 }
 
+// Overlay returns a file system that reads from top and falls back to base
+// for the files top lacks; listings hold both.
+func Overlay(top, base fs.FS) fs.FS { return overlay{top, base} }
+
 // overlay reads from top and falls back to base for files top lacks.
 type overlay struct{ top, base fs.FS }
 

@@ -1,6 +1,17 @@
 package deobfuscate
 
-import "testing"
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 var sink *Result
 
@@ -12,14 +23,138 @@ func BenchmarkRun(b *testing.B) {
 		{"encoded", "powershell -enc " + encUTF16(`IEX ('Inv'+'oke-Exp'+"ression") 'whoami'`)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var d Deobfuscator
-			line := []byte(bc.line)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(line)))
-			for b.Loop() {
-				sink = d.Run(line)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			benchmarkLines(b, [][]byte{[]byte(bc.line)})
 		})
+	}
+}
+
+// BenchmarkRunStreamSample runs the committed sample of stream-like lines
+// (testdata/stream_sample.txt): synthetic 280-320 byte command lines that
+// mix paths, %VAR% references, quoting, switches and operators the way the
+// standard benchmark stream does, plus a few obfuscated ones.
+func BenchmarkRunStreamSample(b *testing.B) {
+	benchmarkLines(b, readLines(b, filepath.Join("testdata", "stream_sample.txt")))
+}
+
+// BenchmarkRunStandardStream runs the process field of the first rows of
+// the standard benchmark stream (shared/bench/gen_input.py, default seed),
+// generated into a temporary folder; it skips without ../shared.
+func BenchmarkRunStandardStream(b *testing.B) {
+	benchmarkLines(b, standardLines(b, 10000))
+}
+
+func benchmarkLines(b *testing.B, lines [][]byte) {
+	var d Deobfuscator
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(n / len(lines)))
+	for b.Loop() {
+		for _, l := range lines {
+			sink = d.Run(l)
+		}
+	}
+	rows := float64(b.N) * float64(len(lines))
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/rows, "ns/row")
+}
+
+func readLines(tb testing.TB, path string) [][]byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// sharedDir finds dir under the shared folder beside the repository root,
+// walking up from the package directory, or skips.
+func sharedDir(tb testing.TB, dir string) string {
+	tb.Helper()
+	d, _ := filepath.Abs(".")
+	for {
+		p := filepath.Join(d, "..", "shared", dir)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			tb.Skipf("shared/%s (a sibling of the repository) not found", dir)
+		}
+		d = up
+	}
+}
+
+// standardLines returns the process field of the first n rows of the
+// standard stream. The generator draws rows in order from one seeded
+// generator, so one chunk of n rows is the standard stream's first n.
+func standardLines(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	gen := filepath.Join(sharedDir(tb, "bench"), "gen_input.py")
+	out := filepath.Join(tb.TempDir(), "std.chunked")
+	cmd := exec.Command("python3", gen, "-o", out, "--chunks", "1", "--rows-per-chunk", fmt.Sprint(n))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Skipf("cannot generate the standard stream: %v: %s", err, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	lines, err := processColumn(bufio.NewReader(f))
+	if err != nil {
+		tb.Fatalf("%s: %v", out, err)
+	}
+	return lines
+}
+
+// processColumn reads the process column of every execute chunk's CSV
+// body: each chunk is "chunked 1.0,<metalen>,<bodylen>\n", metadata, body.
+func processColumn(r *bufio.Reader) ([][]byte, error) {
+	var lines [][]byte
+	for {
+		head, err := r.ReadString('\n')
+		if err == io.EOF && head == "" {
+			return lines, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var m, n int
+		if _, err := fmt.Sscanf(head, "chunked 1.0,%d,%d\n", &m, &n); err != nil {
+			return nil, fmt.Errorf("chunk header %q: %v", head, err)
+		}
+		buf := make([]byte, m+n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			continue
+		}
+		recs, err := csv.NewReader(bytes.NewReader(buf[m:])).ReadAll()
+		if err != nil {
+			return nil, err
+		}
+		col := -1
+		for i, h := range recs[0] {
+			if h == "process" {
+				col = i
+			}
+		}
+		if col < 0 {
+			return nil, fmt.Errorf("no process column in %s", strings.Join(recs[0], ","))
+		}
+		for _, rec := range recs[1:] {
+			lines = append(lines, []byte(rec[col]))
+		}
 	}
 }

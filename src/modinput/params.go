@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,13 +24,17 @@ type Params struct {
 	Path string `mapstructure:"path"`
 	// Format is auto, xml, jsonl or csv.
 	Format string `mapstructure:"format"`
-	// Emit is all (one event per record) or alerts (only records whose
-	// score passes min_score or that hit a rule).
-	Emit     string  `mapstructure:"emit"`
-	MinScore float64 `mapstructure:"min_score"`
-	Model    string  `mapstructure:"model"`
+	// Emit is all (one event per record) or alerts (only records that hit
+	// a rule or that the model alerts on).
+	Emit string `mapstructure:"emit"`
+	// MinScore, when set, replaces the model's own alert threshold for
+	// emit=alerts; empty keeps the model's deployed decision.
+	MinScore string `mapstructure:"min_score"`
+	Model    string `mapstructure:"model"`
 	// Rules lists rule packs, comma-separated, or none.
 	Rules []string `mapstructure:"rules"`
+	// MinLevel hides rule hits below this level.
+	MinLevel string `mapstructure:"min_level"`
 	// Start is beginning or end: where a stanza's first run starts in the
 	// files it finds.
 	Start string `mapstructure:"start"`
@@ -46,7 +51,6 @@ func DefaultParams() Params {
 	return Params{
 		Format:       "auto",
 		Emit:         "all",
-		MinScore:     0.5,
 		Model:        d.Model,
 		Rules:        d.Rules,
 		Start:        "beginning",
@@ -74,6 +78,9 @@ type stanzaConfig struct {
 	Host   string
 	format winevent.Format
 	poll   time.Duration
+	// minScore replaces the model's threshold for emit=alerts; NaN keeps
+	// the model's own decision.
+	minScore float64
 }
 
 // parseStanza decodes and checks a stanza's parameters. It returns every
@@ -129,8 +136,13 @@ func parseStanza(name string, params map[string]string) (*stanzaConfig, []error)
 	default:
 		bad("start", p.Start, "use beginning or end")
 	}
-	if math.IsNaN(p.MinScore) || math.IsInf(p.MinScore, 0) {
-		bad("min_score", own["min_score"], "a finite number")
+	sc.minScore = math.NaN()
+	if v := strings.TrimSpace(p.MinScore); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			bad("min_score", p.MinScore, "a finite number, or empty for the model's own threshold")
+		}
+		sc.minScore = f
 	}
 	if !(p.PollInterval >= 0.01 && p.PollInterval <= 3600) {
 		bad("poll_interval", own["poll_interval"], "seconds between 0.01 and 3600")
@@ -148,6 +160,7 @@ func (sc *stanzaConfig) scoreOptions() score.Options {
 	o := score.Defaults()
 	o.Model = strings.TrimSpace(sc.Params.Model)
 	o.Rules = sc.Params.Rules
+	o.MinLevel = strings.TrimSpace(sc.Params.MinLevel)
 	return o
 }
 
@@ -157,8 +170,11 @@ func (sc *stanzaConfig) newEngine() (*score.Engine, error) {
 	if err != nil {
 		name, value := "rules", strings.Join(sc.Params.Rules, ",")
 		var oe *score.OptionError
-		if errors.Is(err, score.ErrUnknownModel) || (errors.As(err, &oe) && oe.Option == "model") {
+		switch {
+		case errors.Is(err, score.ErrUnknownModel) || (errors.As(err, &oe) && oe.Option == "model"):
 			name, value = "model", sc.Params.Model
+		case errors.As(err, &oe) && oe.Option == "min_level":
+			name, value = "min_level", sc.Params.MinLevel
 		}
 		return nil, &ParamError{Name: name, Value: value, Hint: err.Error(), Err: fmt.Errorf("%w: %w", config.ErrBadValue, err)}
 	}

@@ -48,7 +48,7 @@ func newStanza(cfg *stanzaConfig, eng *score.Engine, dir string, out *eventWrite
 		meta:     newEventMeta(cfg.Name, cfg.Index, cfg.Host),
 		scorer:   eng.NewScorer(),
 		emitAll:  cfg.Params.Emit == "all",
-		minScore: cfg.Params.MinScore,
+		minScore: cfg.minScore,
 		cpPath:   follow.CheckpointPath(dir, cfg.Name),
 		loggedAt: time.Now(),
 	}

@@ -1,8 +1,6 @@
 package score
 
 import (
-	"errors"
-	"fmt"
 	"io/fs"
 	"strconv"
 
@@ -56,13 +54,4 @@ func (s *escuScorer) Explain(dst []byte, emit func([]byte)) []byte {
 		emit(dst)
 	}
 	return dst
-}
-
-// loadModel finds model name among the model files fsys holds.
-func loadModel(fsys fs.FS, name string) (Model, error) {
-	m, err := loadKeywordModel(fsys, name)
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, fmt.Errorf("%w model %q (available: %s)", ErrUnknownModel, name, available(fsys, ".model.toml"))
-	}
-	return m, err
 }

@@ -26,8 +26,16 @@ func benchRows(b testing.TB) []*event.Event {
 }
 
 func BenchmarkMatch(b *testing.B) {
+	benchMatch(b, benchRows(b))
+}
+
+// BenchmarkMatchStd is BenchmarkMatch over the standard benchmark stream.
+func BenchmarkMatchStd(b *testing.B) {
+	benchMatch(b, stdRows(b))
+}
+
+func benchMatch(b *testing.B, evs []*event.Event) {
 	rs := loadShared(b, "rules")
-	evs := benchRows(b)
 	for _, impl := range []struct {
 		name string
 		fn   func(*Matcher, *event.Event, []int) []int

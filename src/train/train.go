@@ -63,13 +63,9 @@ func Train(rows []Row, cfg *Config) (*Result, error) {
 	var chosen [2]*candidate
 	var grids [2][]*candidate
 	for s := 0; s < n; s++ {
-		if cfg.Base != nil {
-			// Adapting: the user's data is too small to tune on; the grid
-			// is the documented fixed setting.
-			grids[s] = crossValidate(p, cfg, s)
-		} else {
-			grids[s] = crossValidate(p, cfg, s)
-		}
+		// Adapting, the grid is one documented fixed setting: the user's
+		// data is too small to tune on.
+		grids[s] = crossValidate(p, cfg, s)
 		chosen[s] = best(grids[s])
 	}
 	z := chosen[0].oof
