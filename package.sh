@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# package.sh [OUTDIR]
+# package.sh [--sigma DIR]... [OUTDIR]
 #
 # Builds the scorecmdline binaries and assembles the Splunk app tarball
 # OUTDIR/SA-scorecmdline-<version>.tgz (OUTDIR defaults to dist/), printing
 # its path on stdout; progress goes to stderr. Needs bash, Go, tar and gzip.
+#
+# --sigma DIR bundles a folder of Sigma rules as the pack lookups/<name of
+# DIR>/ (its *.yml, *.yaml and sigma.toml files, sub-folders kept), for
+# `| scorecmdline rules=<name>`. The app ships no third-party rules itself.
 #
 # The version comes from default/app.conf [id] version, the single source of
 # truth: [launcher] version and app/app.manifest must agree, and the binaries
@@ -27,6 +31,20 @@ die() {
 }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+sigma=()
+while (($# > 0)); do
+	case $1 in
+	--sigma)
+		(($# >= 2)) || die "--sigma needs a folder"
+		[[ -d $2 ]] || die "--sigma $2: not a folder"
+		sigma+=("$(cd "$2" && pwd)")
+		shift 2
+		;;
+	--) shift; break ;;
+	-*) die "unknown option $1 (usage: package.sh [--sigma DIR]... [OUTDIR])" ;;
+	*) break ;;
+	esac
+done
 out=${1:-"$root/dist"}
 GO=${GO:-go}
 app_id=SA-scorecmdline
@@ -82,10 +100,21 @@ confs=("$root"/default/*.conf)
 ((${#confs[@]} > 0)) || die "no default/*.conf files"
 cp "${confs[@]}" "$stage/default/"
 # Lookup data only: lookups/embed.go is Go code that embeds the defaults.
-lookups=("$root"/lookups/*.toml "$root"/lookups/*.csv)
-((${#lookups[@]} > 0)) || die "no lookups/*.toml or *.csv files"
+lookups=("$root"/lookups/*.toml "$root"/lookups/*.csv "$root"/lookups/*.model.bin)
+((${#lookups[@]} > 0)) || die "no lookups/*.toml, *.csv or *.model.bin files"
 cp "${lookups[@]}" "$stage/lookups/"
 shopt -u nullglob
+for dir in "${sigma[@]}"; do
+	name=$(basename "$dir")
+	[[ $name =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || die "--sigma $dir: the folder name is the pack name: letters, digits, _ . -"
+	[[ ! -e "$stage/lookups/$name" ]] || die "--sigma $dir: a pack named $name is already bundled"
+	echo "package.sh: bundling Sigma pack $name from $dir" >&2
+	(cd "$dir" && find . -type f \( -name '*.yml' -o -name '*.yaml' -o -name sigma.toml \) -print0) |
+		while IFS= read -r -d '' f; do
+			mkdir -p "$stage/lookups/$name/$(dirname "$f")"
+			cp "$dir/$f" "$stage/lookups/$name/$f"
+		done
+done
 
 # build GOOS GOARCH DEST builds a static, version-stamped binary at DEST
 # (relative to the app folder).

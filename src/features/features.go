@@ -37,6 +37,7 @@ package features
 import (
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // SchemeVersion identifies the feature definitions and hash above. A model
@@ -123,7 +124,6 @@ type Extractor struct {
 
 	norm    []byte // backing store of texts
 	dec     []byte // scratch of the base64 decoder
-	set     dedup
 	buckets [NumGroups][]uint32
 	names   [NumGroups][]string
 	toks    []uint64 // token hashes of the current text, for bigrams
@@ -145,7 +145,6 @@ func (x *Extractor) Bits() uint { return x.bits }
 func (x *Extractor) Reset(in *Input) {
 	x.in = in
 	x.done = 0
-	x.set.reset()
 	for g := range x.buckets {
 		x.buckets[g] = x.buckets[g][:0]
 		x.names[g] = x.names[g][:0]
@@ -249,14 +248,9 @@ func (x *Extractor) AppendVector(dst []Entry, gs Groups) []Entry {
 	return dst
 }
 
-// emit records feature hash h in group g; it reports whether it was new.
-func (x *Extractor) emit(g Group, h uint64) bool {
-	b := uint32(mix(h) >> (64 - x.bits))
-	if !x.set.add(uint32(g)<<MaxBits | b) {
-		return false
-	}
-	x.buckets[g] = append(x.buckets[g], b)
-	return true
+// emit records feature hash h in group g.
+func (x *Extractor) emit(g Group, h uint64) {
+	x.buckets[g] = append(x.buckets[g], uint32(mix(h)>>(64-x.bits)))
 }
 
 func (x *Extractor) name(g Group, s string) { x.names[g] = append(x.names[g], s) }
@@ -311,14 +305,16 @@ func (x *Extractor) structure() {
 	}
 	for t := x.in.Techniques; t != 0; t &= t - 1 {
 		bit := bits.TrailingZeros64(t)
-		if x.emit(Struct, fnvInt(seedTech, uint64(bit))) && x.Names {
+		x.emit(Struct, fnvInt(seedTech, uint64(bit)))
+		if x.Names {
 			x.name(Struct, "t:"+itoa(bit))
 		}
 	}
 }
 
 func (x *Extractor) structFeat(name string, v int) {
-	if x.emit(Struct, fnvInt(fnvString(seedStruct, name), uint64(v))) && x.Names {
+	x.emit(Struct, fnvInt(fnvString(seedStruct, name), uint64(v)))
+	if x.Names {
 		x.name(Struct, "s:"+name+"="+itoa(v))
 	}
 }
@@ -334,7 +330,8 @@ func (x *Extractor) context() {
 		if len(base) == 0 {
 			continue
 		}
-		if x.emit(Context, fnvLower(c.seed, base)) && x.Names {
+		x.emit(Context, fnvLower(c.seed, base))
+		if x.Names {
 			x.name(Context, c.ns+string(lowerASCII(base)))
 		}
 	}
@@ -342,8 +339,8 @@ func (x *Extractor) context() {
 
 // tokens emits the unigrams and bigrams of one normalized text.
 func (x *Extractor) tokens(t []byte, uni, bi bool) {
-	x.toks = x.toks[:0]
-	x.tokPos = x.tokPos[:0]
+	prev, have := uint64(0), false
+	pi, pj := 0, 0
 	for i := 0; i < len(t); {
 		if !isTok(t[i]) {
 			i++
@@ -353,38 +350,47 @@ func (x *Extractor) tokens(t []byte, uni, bi bool) {
 		for ; j < len(t) && isTok(t[j]); j++ {
 			h = (h ^ uint64(t[j])) * prime
 		}
-		if uni && x.emit(Word, h^seedWord) && x.Names {
-			x.name(Word, "w:"+string(t[i:j]))
-		}
-		if bi && len(x.toks) > 0 {
-			p := x.toks[len(x.toks)-1]
-			if x.emit(Bigram, (p*prime2+h)^seedBigram) && x.Names {
-				q := x.tokPos[len(x.tokPos)-1]
-				x.name(Bigram, "b:"+string(t[q[0]:q[1]])+" "+string(t[i:j]))
+		if uni {
+			x.emit(Word, h^seedWord)
+			if x.Names {
+				x.name(Word, "w:"+string(t[i:j]))
 			}
 		}
-		x.toks = append(x.toks, h)
-		if x.Names {
-			x.tokPos = append(x.tokPos, [2]int{i, j})
+		if bi && have {
+			x.emit(Bigram, (prev*prime2+h)^seedBigram)
+			if x.Names {
+				x.name(Bigram, "b:"+string(t[pi:pj])+" "+string(t[i:j]))
+			}
 		}
+		prev, have, pi, pj = h, true, i, j
 		i = j
 	}
 }
 
-// grams emits the 3-, 4- and 5-grams of one padded normalized text. FNV-1a
-// is prefix-incremental, so the three lengths at a position share one pass.
+// grams emits the char n-grams of one padded normalized text, n in
+// gramLens. The last bytes of a sliding 64-bit window are the gram itself:
+// one multiply hashes it, with no loop over its bytes.
 func (x *Extractor) grams(t []byte) {
-	for i := 0; i+3 <= len(t); i++ {
-		h := uint64(seedChar)
-		end := min(i+5, len(t))
-		for j := i; j < end; j++ {
-			h = (h ^ uint64(t[j])) * prime
-			if j-i >= 2 && x.emit(Char, h) && x.Names {
-				x.name(Char, "c:"+string(t[i:j+1]))
+	bs := slices.Grow(x.buckets[Char], len(gramLens)*len(t))
+	shift := 64 - x.bits
+	var win uint64
+	for i, c := range t {
+		win = win<<8 | uint64(c)
+		for _, n := range gramLens {
+			if i+1 < n {
+				continue
+			}
+			key := win&(1<<(8*n)-1) | uint64(n)<<60
+			bs = append(bs, uint32(key*gramMul>>shift))
+			if x.Names {
+				x.name(Char, "c:"+string(t[i+1-n:i+1]))
 			}
 		}
 	}
+	x.buckets[Char] = bs
 }
+
+var gramLens = []int{4}
 
 func isTok(c byte) bool {
 	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'

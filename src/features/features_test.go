@@ -166,24 +166,6 @@ func TestStructureHelpers(t *testing.T) {
 	}
 }
 
-// TestDedupGrowth drives the dedup set far past its initial size.
-func TestDedupGrowth(t *testing.T) {
-	var d dedup
-	for round := 0; round < 3; round++ {
-		d.reset()
-		for k := uint32(0); k < 5000; k++ {
-			if !d.add(k * 7) {
-				t.Fatalf("round %d: %d reported present", round, k*7)
-			}
-		}
-		for k := uint32(0); k < 5000; k++ {
-			if d.add(k * 7) {
-				t.Fatalf("round %d: %d reported absent", round, k*7)
-			}
-		}
-	}
-}
-
 func TestExtractAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")

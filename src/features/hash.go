@@ -12,6 +12,8 @@ const (
 	offset = 14695981039346656037
 	prime  = 1099511628211
 	prime2 = 0x9e3779b97f4a7c15
+	// gramMul hashes a packed char n-gram by multiply-shift.
+	gramMul = 0xd6e8feb86659fd93
 
 	seedWord   = 0x77 << 56 // 'w'
 	seedBigram = 0x62 << 56 // 'b'
@@ -247,71 +249,3 @@ func (x *Extractor) decodePayload(b []byte) []byte {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func isB64(c byte) bool { return isLetter(c) || isDigit(c) || c == '+' || c == '/' || c == '=' }
-
-// dedup is a set of uint32 keys for one row: open addressing with a
-// generation stamp per slot, so clearing it between rows is O(1).
-type dedup struct {
-	keys   []uint32
-	stamps []uint32
-	live   []uint32 // keys of this row, to rehash on growth
-	gen    uint32
-	shift  uint
-}
-
-func (d *dedup) reset() {
-	d.live = d.live[:0]
-	d.gen++
-	if d.gen == 0 { // wrapped: old stamps could read as current
-		clear(d.stamps)
-		d.gen = 1
-	}
-	if d.keys == nil {
-		d.grow(256)
-	}
-}
-
-func (d *dedup) grow(size int) {
-	d.keys = make([]uint32, size)
-	d.stamps = make([]uint32, size)
-	d.shift = uint(32 - log2(size))
-	if d.gen == 0 {
-		d.gen = 1
-	}
-	for _, k := range d.live {
-		d.insert(k)
-	}
-}
-
-func log2(n int) int {
-	b := 0
-	for n > 1 {
-		n >>= 1
-		b++
-	}
-	return b
-}
-
-// add inserts k and reports whether it was absent.
-func (d *dedup) add(k uint32) bool {
-	if 2*(len(d.live)+1) > len(d.keys) {
-		d.grow(2 * len(d.keys))
-	}
-	if !d.insert(k) {
-		return false
-	}
-	d.live = append(d.live, k)
-	return true
-}
-
-func (d *dedup) insert(k uint32) bool {
-	mask := uint32(len(d.keys) - 1)
-	for i := (k * 0x9e3779b1) >> d.shift; ; i = (i + 1) & mask {
-		if d.stamps[i] != d.gen {
-			d.stamps[i], d.keys[i] = d.gen, k
-			return true
-		}
-		if d.keys[i] == k {
-			return false
-		}
-	}
-}

@@ -15,9 +15,10 @@ package match
 const maxTable = 1 << 24
 
 // layout places n states of ncol entries each: plain states from 0,
-// reporting ones from acc, the power of two above them. It returns each
-// state's offset, acc and the length of the table; ok is false when the
-// table would exceed maxTable.
+// reporting ones from acc, a power of two above both, so that a state is
+// below 2*acc and s>>log2(acc) is 1 exactly for reporting ones. It returns
+// each state's offset, acc and the length of the table; ok is false when
+// the table would exceed maxTable.
 func layout(n, ncol int, reports func(int) bool) (off []uint32, acc uint32, size int, ok bool) {
 	nplain := 0
 	for s := range n {
@@ -26,7 +27,7 @@ func layout(n, ncol int, reports func(int) bool) (off []uint32, acc uint32, size
 		}
 	}
 	acc = 1
-	for int(acc) < nplain*ncol {
+	for int(acc) < max(nplain, n-nplain)*ncol {
 		acc <<= 1
 	}
 	if size = int(acc) + (n-nplain)*ncol; size > maxTable {
@@ -112,4 +113,38 @@ func lockstepRec(next []uint32, class *[256]uint8, acc uint32, q0, q1, q2, q3 []
 		}
 	}
 	return [4]uint32{s0, s1, s2, s3}, n
+}
+
+// lockstepAcc is lockstep that also writes to out the reporting states met
+// (those from 1<<shift on), in no particular order. It stores every state
+// and moves on past reporting ones only, so no branch depends on the text:
+// a line dense with tokens, which would defeat a branch predictor, costs
+// what a plain one does. The parts are copied side by side first, which
+// frees the registers the recording needs.
+func lockstepAcc(next []uint32, class *[256]uint8, shift uint32, q0, q1, q2, q3 []byte, s [4]uint32, out *[4 * block]uint32) ([4]uint32, int) {
+	var blk [4][block]byte
+	l := min(len(q0), block)
+	copy(blk[0][:], q0[:l])
+	copy(blk[1][:], q1[:l])
+	copy(blk[2][:], q2[:l])
+	copy(blk[3][:], q3[:l])
+	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
+	n := uint32(0)
+	for k := range l {
+		k &= block - 1
+		s0 = next[s0+uint32(class[blk[0][k]])]
+		s1 = next[s1+uint32(class[blk[1][k]])]
+		s2 = next[s2+uint32(class[blk[2][k]])]
+		s3 = next[s3+uint32(class[blk[3][k]])]
+		// n stays below 4*block: at most four a step, after the stores.
+		out[n%(4*block)] = s0
+		n += s0 >> shift
+		out[n%(4*block)] = s1
+		n += s1 >> shift
+		out[n%(4*block)] = s2
+		n += s2 >> shift
+		out[n%(4*block)] = s3
+		n += s3 >> shift
+	}
+	return [4]uint32{s0, s1, s2, s3}, int(n)
 }

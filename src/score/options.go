@@ -10,7 +10,9 @@ type Options struct {
 	Field string `mapstructure:"field"`
 	// ParentField holds the parent process name or path, for parent rules.
 	ParentField string `mapstructure:"parent_field"`
-	// Model names a model file lookups/<model>.model.toml, or "none".
+	// Model names a model: a keyword model lookups/<model>.model.toml
+	// (escu) or a trained one lookups/<model>.model.bin (cmdline), or
+	// "none".
 	Model string `mapstructure:"model"`
 	// Rules lists rule packs: TOML packs lookups/<pack>.rules.toml and
 	// Sigma packs lookups/<pack>/ (a folder of Sigma rules), or "none".
@@ -32,7 +34,7 @@ func Defaults() Options {
 	return Options{
 		Field:       "process",
 		ParentField: "parent_process_name",
-		Model:       "escu",
+		Model:       "cmdline",
 		Rules:       []string{"sentinel_cmd"},
 		Deobfuscate: true,
 	}

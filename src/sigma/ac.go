@@ -11,7 +11,7 @@ type prefilter struct {
 	// premultiplied by nclass, and the top bit marks a state at which
 	// literals end (its own or its suffixes').
 	next []uint32
-	// Per state id: the rules whose literal ends there (outs[outAt[id]:
+	// Per state id: the clauses whose literal ends there (outs[outAt[id]:
 	// outAt[id+1]]) and the next shorter suffix state with outputs (or -1).
 	outAt []int32
 	outs  []int32
@@ -20,7 +20,7 @@ type prefilter struct {
 
 const accept = 1 << 31
 
-func buildPrefilter(field int, lits []string, ruleOf []int32) *prefilter {
+func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 	p := &prefilter{field: field}
 	n := uint32(1)
 	for _, s := range lits {
@@ -59,7 +59,7 @@ func buildPrefilter(field int, lits []string, ruleOf []int32) *prefilter {
 			}
 			st = t
 		}
-		own[st] = append(own[st], ruleOf[li])
+		own[st] = append(own[st], clauseOf[li])
 	}
 	ns := len(own)
 	kids := make([][]edge, ns) // per state: (child, class), for the walk
@@ -112,16 +112,24 @@ func buildPrefilter(field int, lits []string, ruleOf []int32) *prefilter {
 	return p
 }
 
-// scan marks in cand every rule with a literal in s.
-func (p *prefilter) scan(s []byte, cand []uint64) {
+// scan sets in hit every clause with a literal in s, and in cand the rules
+// those clauses make candidates.
+func (p *prefilter) scan(s []byte, hit, cand []uint64, primary [][]int32) {
 	st := uint32(0)
 	next, class, nc := p.next, &p.class, p.nclass
 	for _, b := range s {
 		st = next[st+uint32(class[b])]
-		if st&accept != 0 {
-			st &^= accept
-			for id := int32(st / nc); id >= 0; id = p.dict[id] {
-				for _, r := range p.outs[p.outAt[id]:p.outAt[id+1]] {
+		if st&accept == 0 {
+			continue
+		}
+		st &^= accept
+		for id := int32(st / nc); id >= 0; id = p.dict[id] {
+			for _, c := range p.outs[p.outAt[id]:p.outAt[id+1]] {
+				if hit[c>>6]&(1<<(c&63)) != 0 {
+					continue
+				}
+				hit[c>>6] |= 1 << (c & 63)
+				for _, r := range primary[c] {
 					cand[r>>6] |= 1 << (r & 63)
 				}
 			}

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"bytes"
+	"fmt"
 	"math/bits"
 
 	"scorecmdline/src/event"
@@ -10,13 +11,16 @@ import (
 // maxWitness bounds the literals the prefilter looks for, in bytes.
 const maxWitness = 12
 
-// compile computes each rule's witness, the fields and views the rules
-// read, and one prefilter per witnessed field.
+// compile computes each rule's req, the fields and views the rules read,
+// and one prefilter per witnessed field. Equal clauses of different rules
+// share an id, so a row tests each once.
 func (rs *Ruleset) compile() {
 	n := len(rs.compiled)
 	rs.always = make([]uint64, (n+63)/64)
+	rs.reqAt = make([]int32, n+1)
 	lits := map[int][]string{}
-	ruleOf := map[int][]int32{}
+	clauseOf := map[int][]int32{}
+	ids := map[string]int32{}
 	for i, r := range rs.compiled {
 		walkConds(r, func(c *fieldCond) {
 			rs.noteField(c.field, c.view)
@@ -24,24 +28,36 @@ func (rs *Ruleset) compile() {
 				rs.noteField(c.ref, c.view)
 			}
 		})
-		w := r.cond.witness(r.searches)
-		if w == nil {
+		rq := r.cond.req(r.searches)
+		if len(rq) == 0 {
 			rs.always[i>>6] |= 1 << (i & 63)
-			continue
 		}
-		for _, l := range w {
-			if len(l.s) > maxWitness {
-				// Any part of a needed literal is needed: a bounded
-				// length keeps the automaton small.
-				l.s = l.s[len(l.s)-maxWitness:]
+		for k, cl := range rq {
+			key := fmt.Sprint(cl)
+			id, ok := ids[key]
+			if !ok {
+				id = int32(len(ids))
+				ids[key] = id
+				rs.primary = append(rs.primary, nil)
+				for _, l := range cl {
+					lits[l.field] = append(lits[l.field], l.s)
+					clauseOf[l.field] = append(clauseOf[l.field], id)
+				}
 			}
-			lits[l.field] = append(lits[l.field], l.s)
-			ruleOf[l.field] = append(ruleOf[l.field], int32(i))
+			if k == 0 {
+				// The cheapest clause makes the rule a candidate;
+				// the others are checked after the scan.
+				rs.primary[id] = append(rs.primary[id], int32(i))
+			} else {
+				rs.reqs = append(rs.reqs, id)
+			}
 		}
+		rs.reqAt[i+1] = int32(len(rs.reqs))
 	}
+	rs.nclauses = len(ids)
 	for f := range event.NumFields {
 		if ls := lits[int(f)]; len(ls) > 0 {
-			rs.prefs = append(rs.prefs, buildPrefilter(int(f), ls, ruleOf[int(f)]))
+			rs.prefs = append(rs.prefs, buildPrefilter(int(f), ls, clauseOf[int(f)]))
 			rs.views[f] |= 1 << vLower
 		}
 	}
@@ -86,12 +102,13 @@ type Matcher struct {
 	bufs  [event.NumFields][4][]byte
 	img   []byte // scratch for derived paths
 	pimg  []byte
-	cand  []uint64
+	cand  []uint64 // rules to evaluate
+	hit   []uint64 // clauses that hold
 }
 
 // NewMatcher returns a Matcher for rs.
 func (rs *Ruleset) NewMatcher() *Matcher {
-	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always))}
+	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always)), hit: make([]uint64, (rs.nclauses+63)/64)}
 }
 
 // view returns field f's value in view kind (vLower and vDash bits).
@@ -198,19 +215,33 @@ func firstToken(cl []byte) []byte {
 // (Explain reads them).
 func (m *Matcher) Match(ev *event.Event, hits []int) []int {
 	m.load(ev)
-	copy(m.cand, m.rs.always)
-	for _, p := range m.rs.prefs {
-		p.scan(m.view(p.field, vLower), m.cand)
+	rs := m.rs
+	copy(m.cand, rs.always)
+	clear(m.hit)
+	for _, p := range rs.prefs {
+		p.scan(m.view(p.field, vLower), m.hit, m.cand, rs.primary)
 	}
 	for wi, w := range m.cand {
 		for ; w != 0; w &= w - 1 {
 			i := wi<<6 | bits.TrailingZeros64(w)
-			if m.rs.compiled[i].eval(m) {
+			if m.reqsHold(i) && rs.compiled[i].eval(m) {
 				hits = append(hits, i)
 			}
 		}
 	}
 	return hits
+}
+
+// reqsHold reports whether the scan found every clause rule i needs
+// besides the one that made it a candidate.
+func (m *Matcher) reqsHold(i int) bool {
+	rs := m.rs
+	for _, c := range rs.reqs[rs.reqAt[i]:rs.reqAt[i+1]] {
+		if m.hit[c>>6]&(1<<(c&63)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // matchPlain is Match without the prefilter: every rule is evaluated (the

@@ -102,6 +102,12 @@ type Ruleset struct {
 	needs    event.Set
 	prefs    []*prefilter // one per witnessed field
 	always   []uint64     // bit set of rules without a witness
+	nclauses int
+	// primary[c] lists the rules that clause c makes candidates; rule i
+	// also needs clauses reqs[reqAt[i]:reqAt[i+1]].
+	primary [][]int32
+	reqs    []int32
+	reqAt   []int32
 	// views[f] holds the view kinds any rule reads of field f.
 	views [event.NumFields]uint8
 }

@@ -47,7 +47,8 @@ type fieldCond struct {
 
 	globs []glob
 	res   []*regexp.Regexp
-	reMin []int // per regex: the fewest bytes a match spans
+	reMin []int     // per regex: the fewest bytes a match spans
+	runs  []byteRun // per regex: a run of bytes every match spans
 	nets  []netip.Prefix
 	nums  []float64
 	op    string // lt lte gt gte
@@ -55,9 +56,9 @@ type fieldCond struct {
 	refM  string // fieldref comparison: "", contains, startswith, endswith
 	exist bool
 
-	// lits holds per value literals of the lower-cased field one of which
-	// the value needs (nil when there are none): the witness candidates.
-	lits [][]string
+	// reqs holds per value what it needs of the lower-cased field (nil
+	// when nothing is known): the witness candidates.
+	reqs []req
 }
 
 // value is one scalar of a selection: a string, or null.
@@ -114,8 +115,9 @@ func (c *fieldCond) testOne(i int, v []byte) bool {
 		return c.globs[i].match(v)
 	case kRegex:
 		// Backtracking over every row is the costliest test: a value
-		// shorter than the shortest match cannot match.
-		return len(v) >= c.reMin[i] && c.res[i].Match(v)
+		// shorter than the shortest match, or without the run of
+		// characters every match spans, cannot match.
+		return len(v) >= c.reMin[i] && c.runs[i].holds(v) && c.res[i].Match(v)
 	case kCIDR:
 		a, err := netip.ParseAddr(string(v))
 		return err == nil && c.nets[i].Contains(a.Unmap())
@@ -291,7 +293,8 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 			}
 			c.res = append(c.res, rx)
 			c.reMin = append(c.reMin, regexMinLen(src))
-			c.lits = append(c.lits, regexLits(src))
+			c.runs = append(c.runs, regexRun(src))
+			c.reqs = append(c.reqs, regexReq(src, c.field))
 		}
 	case cidr:
 		c.kind, c.view = kCIDR, 0
@@ -301,7 +304,7 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 				return nil, false, fmt.Errorf("cidr: %v", err)
 			}
 			c.nets = append(c.nets, p.Masked())
-			c.lits = append(c.lits, nil)
+			c.reqs = append(c.reqs, nil)
 		}
 	case c.op != "":
 		c.kind, c.view = kNum, 0
@@ -311,7 +314,7 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 				return nil, false, fmt.Errorf("%s needs a number, not %q", c.op, v.s)
 			}
 			c.nums = append(c.nums, x)
-			c.lits = append(c.lits, nil)
+			c.reqs = append(c.reqs, nil)
 		}
 	default:
 		c.kind = kGlob
@@ -339,7 +342,7 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 				}
 				g := compileGlob(ps, fold)
 				c.globs = append(c.globs, g)
-				c.lits = append(c.lits, globLits(&g, windash, !cased))
+				c.reqs = append(c.reqs, globReq(&g, c.field, windash, !cased))
 			}
 		}
 		if c.all {

@@ -2,7 +2,9 @@ package sigma
 
 import (
 	"bytes"
+	"cmp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,8 +16,19 @@ type lit struct {
 	s     string
 }
 
-// A witness is a set of lits at least one of which occurs whenever the rule
-// matches; nil means the rule has none (it is evaluated on every row).
+// clause is a disjunction: one of its literals occurs.
+type clause []lit
+
+// req is what a condition needs of the row: every clause holds whenever
+// the condition does. An empty req means nothing is known (the rule is
+// evaluated on every row). Dropping clauses keeps a req true, so reqs are
+// pruned to the few most selective clauses.
+type req []clause
+
+const (
+	maxClauses = 4  // per req
+	maxProduct = 16 // clauses an OR may distribute into before pruning
+)
 
 // commonText is text most process events hold (lower-cased): a literal
 // inside it is a poor witness, whatever its length.
@@ -31,102 +44,152 @@ func litCost(s string) float64 {
 	return c
 }
 
-func cost(w []lit) float64 {
+func (cl clause) cost() float64 {
 	c := 0.0
-	for _, l := range w {
+	for _, l := range cl {
 		c += litCost(l.s)
 	}
 	return c
 }
 
-// best returns the cheapest of the witnesses, nil when none has one.
-func best(ws ...[]lit) []lit {
-	var b []lit
-	for _, w := range ws {
-		if w != nil && (b == nil || cost(w) < cost(b)) {
-			b = w
+// subset reports whether every literal of cl is in other (so cl implies
+// other, which adds nothing next to cl).
+func (cl clause) subset(other clause) bool {
+	for _, l := range cl {
+		if !slices.Contains(other, l) {
+			return false
 		}
 	}
-	return b
+	return true
 }
 
-// union returns the OR of witnesses: nil when one of them is nil.
-func union(ws ...[]lit) []lit {
-	var out []lit
-	for _, w := range ws {
-		if w == nil {
+// prune drops clauses implied by others and keeps the cheapest few.
+func (r req) prune() req {
+	var out req
+	for i, c := range r {
+		implied := false
+		for j, d := range r {
+			// Of two equal clauses keep the first.
+			if i != j && d.subset(c) && (!c.subset(d) || j < i) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b clause) int { return cmp.Compare(a.cost(), b.cost()) })
+	if len(out) > maxClauses {
+		out = out[:maxClauses]
+	}
+	return out
+}
+
+// andReq is the req of a conjunction: every child's clauses.
+func andReq(rs ...req) req {
+	var out req
+	for _, r := range rs {
+		out = append(out, r...)
+	}
+	return out.prune()
+}
+
+// orReq is the req of a disjunction: (a1∧a2)∨(b1∧b2) needs each ai∨bj.
+// When that product grows too large, only each child's cheapest clause is
+// kept. A child with no req makes the disjunction unknown.
+func orReq(rs ...req) req {
+	prod := 1
+	for _, r := range rs {
+		if len(r) == 0 {
 			return nil
 		}
-		for _, l := range w {
-			if !containsLit(out, l) {
-				out = append(out, l)
+		prod *= len(r)
+		if prod > maxProduct {
+			rs = slices.Clone(rs)
+			for i := range rs {
+				rs[i] = rs[i][:1] // pruned reqs come cheapest first
 			}
+			break
+		}
+	}
+	out := req{nil}
+	for _, r := range rs {
+		var next req
+		for _, a := range out {
+			for _, b := range r {
+				next = append(next, union(a, b))
+			}
+		}
+		out = next
+	}
+	return out.prune()
+}
+
+func union(a, b clause) clause {
+	out := slices.Clone(a)
+	for _, l := range b {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
 		}
 	}
 	return out
 }
 
-func containsLit(ls []lit, l lit) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
+// mkLit bounds a literal's length: any part of a needed literal is needed,
+// and short literals keep the automaton small.
+func mkLit(field int, s string) lit {
+	if len(s) > maxWitness {
+		s = s[len(s)-maxWitness:]
 	}
-	return false
+	return lit{field, s}
 }
 
-func (c *fieldCond) witness() []lit {
+func (c *fieldCond) req() req {
 	if c.onEmpty || c.neq || c.field == noField || c.kind == kExists || c.kind == kRef {
 		return nil
 	}
-	var ws [][]lit
-	for _, alts := range c.lits {
-		var w []lit
-		for _, s := range alts {
-			w = append(w, lit{c.field, s})
-		}
-		ws = append(ws, w)
-	}
 	if c.all {
-		return best(ws...)
+		return andReq(c.reqs...)
 	}
-	return union(ws...)
+	return orReq(c.reqs...)
 }
 
-func (s *search) witness() []lit {
-	var ws [][]lit
+func (s *search) req() req {
+	var rs []req
 	for _, alt := range s.alts {
-		var as [][]lit
+		var as []req
 		for _, c := range alt {
-			as = append(as, c.witness())
+			as = append(as, c.req())
 		}
-		ws = append(ws, best(as...))
+		rs = append(rs, andReq(as...))
 	}
-	return union(ws...)
+	return orReq(rs...)
 }
 
-func (c *cond) witness(ss []*search) []lit {
-	var ws [][]lit
+func (c *cond) req(ss []*search) req {
+	var rs []req
 	switch c.op {
 	case 's':
-		return ss[c.s].witness()
+		return ss[c.s].req()
 	case 'a', 'o':
 		for _, k := range c.kids {
-			ws = append(ws, k.witness(ss))
+			rs = append(rs, k.req(ss))
 		}
 	default:
 		return nil
 	}
 	if c.op == 'a' {
-		return best(ws...)
+		return andReq(rs...)
 	}
-	return union(ws...)
+	return orReq(rs...)
 }
 
-// globLits returns the glob's longest literal run (split at dashes for a
-// windash glob, whose dashes stand for several characters), lower-cased.
-func globLits(g *glob, windash, lowered bool) []string {
-	var longest []byte
+// globReq returns the glob's literal runs (split at dashes for a windash
+// glob, whose dashes stand for several characters), lower-cased: each must
+// occur.
+func globReq(g *glob, field int, windash, lowered bool) req {
+	var out req
 	for _, sg := range g.segs {
 		for _, part := range sg {
 			pieces := [][]byte{part}
@@ -134,77 +197,79 @@ func globLits(g *glob, windash, lowered bool) []string {
 				pieces = bytes.Split(part, []byte("-"))
 			}
 			for _, p := range pieces {
-				if len(p) > len(longest) {
-					longest = p
+				// A cased non-ASCII literal may sit in a rune that
+				// lower-casing changes with its neighbours: not needed.
+				if len(p) > 0 && (lowered || isASCII(p)) {
+					out = append(out, clause{mkLit(field, string(appendLower(nil, p)))})
 				}
 			}
 		}
 	}
-	if len(longest) == 0 || !lowered && !isASCII(longest) {
-		// A cased non-ASCII literal may sit in a rune that lower-casing
-		// changes with its neighbours: no witness.
-		return nil
-	}
-	return []string{string(appendLower(nil, longest))}
+	return out.prune()
 }
 
-// regexLits returns literals one of which every match of the regex holds.
-func regexLits(src string) []string {
+// regexReq returns what every match of the regex needs of the field's
+// lower-cased value.
+func regexReq(src string, field int) req {
 	re, err := syntax.Parse(src, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	w := reWitness(re.Simplify(), 0)
-	var out []string
-	for _, l := range w {
-		out = append(out, l.s)
-	}
-	return out
+	return reReq(re.Simplify(), field, 0)
 }
 
-func reWitness(re *syntax.Regexp, depth int) []lit {
+func reReq(re *syntax.Regexp, field, depth int) req {
 	if depth > 100 {
 		return nil
 	}
 	switch re.Op {
 	case syntax.OpLiteral:
-		if len(re.Rune) == 0 || !lowerable(re.Rune, re.Flags&syntax.FoldCase != 0) {
-			return nil
+		// Split at runes whose lower-cased form the text may lack; every
+		// piece is needed.
+		var out req
+		fold := re.Flags&syntax.FoldCase != 0
+		start := 0
+		for i := 0; i <= len(re.Rune); i++ {
+			if i < len(re.Rune) && lowerable(re.Rune[i], fold) {
+				continue
+			}
+			if i > start {
+				out = append(out, clause{mkLit(field, lowerString(string(re.Rune[start:i])))})
+			}
+			start = i + 1
 		}
-		return []lit{{s: lowerString(string(re.Rune))}}
+		return out.prune()
 	case syntax.OpCapture, syntax.OpPlus:
-		return reWitness(re.Sub[0], depth+1)
+		return reReq(re.Sub[0], field, depth+1)
 	case syntax.OpRepeat:
 		if re.Min >= 1 {
-			return reWitness(re.Sub[0], depth+1)
+			return reReq(re.Sub[0], field, depth+1)
 		}
 	case syntax.OpConcat, syntax.OpAlternate:
-		var ws [][]lit
+		var rs []req
 		for _, s := range re.Sub {
-			ws = append(ws, reWitness(s, depth+1))
+			rs = append(rs, reReq(s, field, depth+1))
 		}
 		if re.Op == syntax.OpConcat {
-			return best(ws...)
+			return andReq(rs...)
 		}
-		return union(ws...)
+		return orReq(rs...)
 	}
 	return nil
 }
 
-// lowerable reports whether the literal's lower-cased form is in the
-// lower-cased text whenever the regex matches: not so for U+FFFD (an
-// invalid byte of the text) or a case-folded rune with a fold that
-// lower-cases differently (ſ folds to s).
-func lowerable(rs []rune, fold bool) bool {
-	for _, r := range rs {
-		if r == utf8.RuneError {
-			return false
-		}
-		if fold {
-			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-				if unicode.ToLower(f) != unicode.ToLower(r) {
-					return false
-				}
+// lowerable reports whether r lower-cased is in the lower-cased text
+// wherever the regex matches r: not so for U+FFFD (an invalid byte of the
+// text) or a case-folded rune with a fold that lower-cases differently
+// (ſ folds to s).
+func lowerable(r rune, fold bool) bool {
+	if r == utf8.RuneError {
+		return false
+	}
+	if fold {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if unicode.ToLower(f) != unicode.ToLower(r) {
+				return false
 			}
 		}
 	}
@@ -218,6 +283,104 @@ func isASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// byteRun is a cheap test before a regex: every match spans a run of at
+// least n bytes of set (n 0: no test).
+type byteRun struct {
+	set [4]uint64
+	n   int
+}
+
+func (br *byteRun) holds(v []byte) bool {
+	run := 0
+	for _, c := range v {
+		if br.set[c>>6]&(1<<(c&63)) == 0 {
+			run = 0
+		} else if run++; run >= br.n {
+			return true
+		}
+	}
+	return br.n == 0
+}
+
+// regexRun finds the longest run of single characters (classes,
+// repetitions of one) that every match of the regex spans: `\s[a-f0-9]{64}`
+// needs 65 bytes of space or hex digits.
+func regexRun(src string) byteRun {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return byteRun{}
+	}
+	br := reRun(re, 0)
+	if br.n < 2 || br.set == [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} {
+		return byteRun{}
+	}
+	return br
+}
+
+func reRun(re *syntax.Regexp, depth int) byteRun {
+	if depth > 100 {
+		return byteRun{}
+	}
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus, syntax.OpRepeat:
+		if re.Op == syntax.OpRepeat && re.Min < 1 {
+			return byteRun{}
+		}
+		if n, set, ok := charRun(re); ok {
+			return byteRun{set, n}
+		}
+		return reRun(re.Sub[0], depth+1)
+	case syntax.OpConcat:
+		var best, cur byteRun
+		for _, s := range re.Sub {
+			n, set, ok := charRun(s)
+			if !ok {
+				if in := reRun(s, depth+1); in.n > best.n {
+					best = in
+				}
+				cur = byteRun{}
+				continue
+			}
+			cur.n += n
+			for i := range set {
+				cur.set[i] |= set[i]
+			}
+			if cur.n > best.n {
+				best = cur
+			}
+		}
+		return best
+	}
+	return byteRun{}
+}
+
+// charRun returns, for a class or a repetition of a class, the fewest
+// characters it matches and the bytes they are made of. A rune beyond
+// ASCII is bytes >= 0x80 only, at least one per rune.
+func charRun(re *syntax.Regexp) (int, [4]uint64, bool) {
+	var set [4]uint64
+	n := 1
+	switch re.Op {
+	case syntax.OpPlus:
+		re = re.Sub[0]
+	case syntax.OpRepeat:
+		n, re = re.Min, re.Sub[0]
+	}
+	if re.Op != syntax.OpCharClass || n < 1 {
+		return 0, set, false
+	}
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		lo, hi := re.Rune[i], re.Rune[i+1]
+		for r := lo; r <= min(hi, utf8.RuneSelf-1); r++ {
+			set[r>>6] |= 1 << (r & 63)
+		}
+		if hi >= utf8.RuneSelf {
+			set[2], set[3] = ^uint64(0), ^uint64(0)
+		}
+	}
+	return n, set, true
 }
 
 // regexMinLen returns a lower bound of the bytes a match of the regex spans

@@ -59,7 +59,11 @@ func TestPackage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "package.sh"), out)
+	sigmaDir, err := filepath.Abs(filepath.Join("testdata", "apptest_sigma"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "package.sh"), "--sigma", sigmaDir, out)
 	killGroup(cmd)
 	cmd.Dir = t.TempDir() // package.sh must not depend on the caller's folder
 	var stdout, stderr bytes.Buffer
@@ -81,6 +85,8 @@ func TestPackage(t *testing.T) {
 		rel, _ := strings.CutPrefix(name, appID+"/")
 		var src string
 		switch {
+		case strings.HasPrefix(rel, "lookups/apptest_sigma/"):
+			src = filepath.Join(sigmaDir, strings.TrimPrefix(rel, "lookups/apptest_sigma/"))
 		case strings.HasPrefix(rel, "default/"), strings.HasPrefix(rel, "lookups/"):
 			src = filepath.Join(root, rel)
 		case !isBinary(rel):
@@ -115,6 +121,8 @@ func TestPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSearchCommand(t, exe, []string{"rules=apptest_copy"})
+	// The bundled Sigma pack is a rules= choice of the installed app.
+	checkSearchCommand(t, exe, []string{"rules=apptest_sigma"})
 }
 
 func isBinary(rel string) bool {
@@ -200,6 +208,8 @@ func checkLayout(t *testing.T, root string, members map[string]member) {
 	add("default", "*.conf", "default/")
 	add("lookups", "*.toml", "lookups/")
 	add("lookups", "*.csv", "lookups/")
+	add("lookups", "*.model.bin", "lookups/")
+	want[appID+"/lookups/apptest_sigma/proc/certutil.yml"] = true // package.sh --sigma
 	err := filepath.WalkDir(filepath.Join(root, "app"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(filepath.Join(root, "app"), p)

@@ -18,6 +18,11 @@ import (
 const (
 	escuSearch     = "SA-scorecmdline - Potentially malicious code on commandline - Rule"
 	sentinelSearch = "SA-scorecmdline - Detect Windows Command Shell - Rule"
+	nativeSearch   = "SA-scorecmdline - Malicious command line (native model) - Rule"
+	sigmaSearch    = "SA-scorecmdline - Sigma rules over process creation - Rule"
+	// userSigmaPack is the Sigma pack the Sigma search reads: installed by
+	// the admin, not shipped.
+	userSigmaPack = "sigma"
 	// escuRiskMessage is the ESCU detection's RBA message (design.md §4).
 	escuRiskMessage = "Unusual command-line execution with hallmarks of malicious activity run by $user$ found on $dest$ with commandline $process$"
 )
@@ -106,19 +111,14 @@ func TestCommandOptions(t *testing.T) {
 				t.Errorf("%s: %q: %v", s.where, stage, err)
 				continue
 			}
-			var files []string
-			if opts.Model != "none" {
-				files = append(files, opts.Model+".model.toml")
+			// The Sigma search names a pack the admin installs (the app
+			// ships none), so only that name may be missing.
+			opts.Rules = slices.DeleteFunc(opts.Rules, func(p string) bool { return p == userSigmaPack })
+			if len(opts.Rules) == 0 {
+				opts.Rules = []string{"none"}
 			}
-			for _, p := range opts.Rules {
-				if p != "none" {
-					files = append(files, p+".rules.toml")
-				}
-			}
-			for _, f := range files {
-				if _, err := os.Stat(filepath.Join(root, "lookups", f)); err != nil {
-					t.Errorf("%s: %q needs lookups/%s: %v", s.where, stage, f, err)
-				}
+			if _, err := score.New(os.DirFS(filepath.Join(root, "lookups")), opts); err != nil {
+				t.Errorf("%s: %q: %v", s.where, stage, err)
 			}
 		}
 	}
@@ -327,17 +327,19 @@ func TestTokenizeMacro(t *testing.T) {
 	}
 }
 
-// TestCorrelationSearches checks both ES correlation searches against the
-// contentctl template: disabled, scheduled, annotated with T1059.003, risk
-// on user and dest, notable settings, and an allowlist filter macro last.
+// TestCorrelationSearches checks the ES correlation searches against the
+// contentctl template: disabled, scheduled, annotated with their ATT&CK
+// technique, risk on user and dest, notable settings, and an allowlist
+// filter macro last.
 func TestCorrelationSearches(t *testing.T) {
 	f := readConf(t, "default/savedsearches.conf")
-	if len(f.Stanzas) != 2 {
-		t.Errorf("%d saved searches, want 2", len(f.Stanzas))
+	technique := map[string]string{escuSearch: "T1059.003", sentinelSearch: "T1059.003", nativeSearch: "T1059", sigmaSearch: "T1059"}
+	if len(f.Stanzas) != len(technique) {
+		t.Errorf("%d saved searches, want %d", len(f.Stanzas), len(technique))
 	}
 	ms := appMacros(t)
 	cron := regexp.MustCompile(`^(\S+\s+){4}\S+$`)
-	for _, name := range []string{escuSearch, sentinelSearch} {
+	for name, tech := range technique {
 		t.Run(name, func(t *testing.T) {
 			s := stanza(t, f, name)
 			get := func(key string) string { return value(t, s, key) }
@@ -372,8 +374,8 @@ func TestCorrelationSearches(t *testing.T) {
 			if err := json.Unmarshal([]byte(get("action.correlationsearch.annotations")), &ann); err != nil {
 				t.Errorf("annotations: %v", err)
 			}
-			if !slices.Contains(ann.MitreAttack, "T1059.003") {
-				t.Errorf("annotations mitre_attack %q lacks T1059.003", ann.MitreAttack)
+			if !slices.Contains(ann.MitreAttack, tech) {
+				t.Errorf("annotations mitre_attack %q lacks %s", ann.MitreAttack, tech)
 			}
 			var risk []map[string]any
 			if err := json.Unmarshal([]byte(get("action.risk.param._risk")), &risk); err != nil {
@@ -456,6 +458,50 @@ func TestSentinelSearch(t *testing.T) {
 	}
 	if !found {
 		t.Error("Sentinel search does not run scorecmdline")
+	}
+}
+
+// TestNativeAndSigmaSearches: the native model's search keeps the model's
+// own decision; the Sigma search asks Endpoint.Processes for every field the
+// Sigma engine maps and runs the pack of its macro from level high.
+func TestNativeAndSigmaSearches(t *testing.T) {
+	ms := appMacros(t)
+	for _, tt := range []struct {
+		name, where, model, rules, minLevel string
+		fields                              []string
+	}{
+		{nativeSearch, "where model_alert=1", "cmdline", "sentinel_cmd", "", []string{"process", "parent_process_name"}},
+		{sigmaSearch, "where rule_count > 0", "none", userSigmaPack, "high", []string{"process", "process_path", "original_file_name", "parent_process", "parent_process_path", "process_integrity_level", "process_current_directory", "process_hash", "user"}},
+	} {
+		expanded, err := ms.Expand(savedSearch(t, tt.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := pipeline(expanded)
+		if !strings.Contains(strings.Join(stages, " | "), tt.where) {
+			t.Errorf("%s lacks %q", tt.name, tt.where)
+		}
+		for _, f := range tt.fields {
+			if !strings.Contains(stages[1], "Processes."+f+" ") {
+				t.Errorf("%s: tstats does not group by Processes.%s", tt.name, f)
+			}
+		}
+		found := false
+		for _, st := range stages {
+			if args, ok := commandArgs(st, "scorecmdline"); ok {
+				found = true
+				opts := score.Defaults()
+				if err := config.Decode(args, &opts); err != nil {
+					t.Fatal(err)
+				}
+				if opts.Model != tt.model || strings.Join(opts.Rules, ",") != tt.rules || opts.MinLevel != tt.minLevel {
+					t.Errorf("%s runs %q", tt.name, st)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s does not run scorecmdline", tt.name)
+		}
 	}
 }
 
