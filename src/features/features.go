@@ -150,7 +150,7 @@ func (x *Extractor) Reset(in *Input) {
 		x.names[g] = x.names[g][:0]
 	}
 	// Size the backing store once so that texts never move while appended.
-	need := 2*len(in.Cmdline) + len(in.Deobfuscated) + 8
+	need := 3*len(in.Cmdline) + len(in.Deobfuscated) + 8 // a decoded payload adds at most 9/8 len
 	if cap(x.norm) < need {
 		x.norm = make([]byte, 0, need)
 	}
@@ -170,40 +170,51 @@ func (x *Extractor) Reset(in *Input) {
 // addText appends the normalized form of s, padded with a space each end.
 func (x *Extractor) addText(s []byte) {
 	start := len(x.norm)
-	x.norm = append(x.norm, ' ')
+	buf := x.norm[:cap(x.norm)] // Reset sized it for every text
+	n := start
+	buf[n] = ' '
+	n++
 	for _, c := range s {
-		switch {
-		case c == '^' || c == '"' || c == '\'' || c == '`':
-			continue
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
-			if x.norm[len(x.norm)-1] == ' ' {
-				continue
-			}
-			c = ' '
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
+		// Branch-free: write always, advance unless dropped or a second space.
+		m := norm[c]
+		buf[n] = m
+		if m != 0 && (m != ' ' || buf[n-1] != ' ') {
+			n++
 		}
-		x.norm = append(x.norm, c)
 	}
-	if x.norm[len(x.norm)-1] != ' ' {
-		x.norm = append(x.norm, ' ')
+	if buf[n-1] != ' ' {
+		buf[n] = ' '
+		n++
 	}
-	x.texts[x.n] = x.norm[start:len(x.norm):len(x.norm)]
+	x.norm = buf[:n]
+	x.texts[x.n] = buf[start:n:n]
 	x.n++
 }
+
+// norm maps a byte to its normalized form: ASCII lowered, white space to
+// ' ', and 0 for the bytes dropped (^ " ' `).
+var norm = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		switch {
+		case 'A' <= c && c <= 'Z':
+			t[c] += 'a' - 'A'
+		case c == '^' || c == '"' || c == '\'' || c == '`' || c == 0:
+			t[c] = 0
+		case c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			t[c] = ' '
+		}
+	}
+	return t
+}()
 
 // Extract adds the groups of gs not extracted yet for this row.
 func (x *Extractor) Extract(gs Groups) {
 	todo := gs &^ x.done
 	x.done |= todo
-	if todo.Has(Word) || todo.Has(Bigram) {
+	if todo&Set(Word, Bigram, Char) != 0 {
 		for _, t := range x.texts[:x.n] {
-			x.tokens(t, todo.Has(Word), todo.Has(Bigram))
-		}
-	}
-	if todo.Has(Char) {
-		for _, t := range x.texts[:x.n] {
-			x.grams(t)
+			x.scan(t, todo)
 		}
 	}
 	if todo.Has(Struct) {
@@ -258,28 +269,33 @@ func (x *Extractor) name(g Group, s string) { x.names[g] = append(x.names[g], s)
 // structure emits the s: and t: features of the command line.
 func (x *Extractor) structure() {
 	cmd := x.in.Cmdline
-	var punct, pct, caret, tick, run, maxRun int
+	var punct, pct, caret, tick, plus, run, maxRun int
 	for _, c := range cmd {
-		alnum := 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9'
-		switch {
-		case alnum || c == '+' || c == '/' || c == '=':
+		k := class[c]
+		if k&cAlnum != 0 {
 			run++
-			maxRun = max(maxRun, run)
-		default:
-			run = 0
+			continue // the common case: nothing else to count
 		}
-		if !alnum && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c < 0x80 {
+		if k&cB64 != 0 {
+			run++
+		} else {
+			maxRun, run = max(maxRun, run), 0
+		}
+		if k&cPunct != 0 {
 			punct++
-		}
-		switch c {
-		case '%':
-			pct++
-		case '^':
-			caret++
-		case '`':
-			tick++
+			switch c {
+			case '%':
+				pct++
+			case '^':
+				caret++
+			case '`':
+				tick++
+			case '+':
+				plus++
+			}
 		}
 	}
+	maxRun = max(maxRun, run)
 	share := 0
 	if len(cmd) > 0 {
 		share = punct * 20 / len(cmd)
@@ -290,7 +306,11 @@ func (x *Extractor) structure() {
 	x.structFeat("pct", min(bits.Len(uint(pct)), 6))
 	x.structFeat("caret", min(bits.Len(uint(caret)), 6))
 	x.structFeat("tick", min(bits.Len(uint(tick)), 6))
-	x.structFeat("concat", min(bits.Len(uint(concats(cmd))), 6))
+	cc := 0
+	if plus > 0 {
+		cc = concats(cmd)
+	}
+	x.structFeat("concat", min(bits.Len(uint(cc)), 6))
 	if hasURL(cmd) {
 		x.structFeat("url", 1)
 	}
@@ -337,61 +357,91 @@ func (x *Extractor) context() {
 	}
 }
 
-// tokens emits the unigrams and bigrams of one normalized text.
-func (x *Extractor) tokens(t []byte, uni, bi bool) {
-	prev, have := uint64(0), false
-	pi, pj := 0, 0
-	for i := 0; i < len(t); {
-		if !isTok(t[i]) {
-			i++
+// scan emits the word, bigram and char features (as todo asks) of one
+// normalized text. A token's FNV-1a hash grows byte by byte; a char n-gram
+// is the low bytes of a sliding window, hashed by one multiply.
+func (x *Extractor) scan(t []byte, todo Groups) {
+	shift := 64 - x.bits
+	if todo.Has(Char) && len(t) >= GramLen {
+		cs := slices.Grow(x.buckets[Char], len(t))
+		var win uint32
+		for _, c := range t[:GramLen-1] {
+			win = win<<8 | uint32(c)
+		}
+		for _, c := range t[GramLen-1:] {
+			win = win<<8 | uint32(c)
+			cs = append(cs, uint32(uint64(win)*gramMul>>shift))
+		}
+		x.buckets[Char] = cs
+		if x.Names {
+			for i := GramLen; i <= len(t); i++ {
+				x.name(Char, "c:"+string(t[i-GramLen:i]))
+			}
+		}
+	}
+	uni, bi := todo.Has(Word), todo.Has(Bigram)
+	if !uni && !bi {
+		return
+	}
+	ws, bs := x.buckets[Word], x.buckets[Bigram]
+	h, prev := uint64(0), uint64(0)
+	start, pStart, pEnd := -1, -1, 0 // current and previous token spans
+	for i, c := range t {
+		if class[c]&cTok != 0 {
+			if start < 0 {
+				start, h = i, offset
+			}
+			h = (h ^ uint64(c)) * prime
 			continue
 		}
-		j, h := i, uint64(offset)
-		for ; j < len(t) && isTok(t[j]); j++ {
-			h = (h ^ uint64(t[j])) * prime
+		if start < 0 {
+			continue
 		}
+		// A token ends at i; the padding space guarantees every token ends.
 		if uni {
-			x.emit(Word, h^seedWord)
+			ws = append(ws, uint32(mix(h^seedWord)>>shift))
 			if x.Names {
-				x.name(Word, "w:"+string(t[i:j]))
+				x.name(Word, "w:"+string(t[start:i]))
 			}
 		}
-		if bi && have {
-			x.emit(Bigram, (prev*prime2+h)^seedBigram)
+		if bi && pStart >= 0 {
+			bs = append(bs, uint32(mix((prev*prime2+h)^seedBigram)>>shift))
 			if x.Names {
-				x.name(Bigram, "b:"+string(t[pi:pj])+" "+string(t[i:j]))
+				x.name(Bigram, "b:"+string(t[pStart:pEnd])+" "+string(t[start:i]))
 			}
 		}
-		prev, have, pi, pj = h, true, i, j
-		i = j
+		prev, pStart, pEnd, start = h, start, i, -1
 	}
+	x.buckets[Word], x.buckets[Bigram] = ws, bs
 }
 
-// grams emits the char n-grams of one padded normalized text, n in
-// gramLens. The last bytes of a sliding 64-bit window are the gram itself:
-// one multiply hashes it, with no loop over its bytes.
-func (x *Extractor) grams(t []byte) {
-	bs := slices.Grow(x.buckets[Char], len(gramLens)*len(t))
-	shift := 64 - x.bits
-	var win uint64
-	for i, c := range t {
-		win = win<<8 | uint64(c)
-		for _, n := range gramLens {
-			if i+1 < n {
-				continue
-			}
-			key := win&(1<<(8*n)-1) | uint64(n)<<60
-			bs = append(bs, uint32(key*gramMul>>shift))
-			if x.Names {
-				x.name(Char, "c:"+string(t[i+1-n:i+1]))
-			}
+// GramLen is the length of the char n-grams.
+const GramLen = 4
+
+// Byte classes, one table lookup per byte.
+const (
+	cTok   = 1 << iota // token byte of the normalized (lowered) text: [a-z0-9_-]
+	cB64               // base64 alphabet: [A-Za-z0-9+/=]
+	cPunct             // ASCII, neither alphanumeric nor white space
+	cAlnum             // [A-Za-z0-9]
+)
+
+var class = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := isLetter(b) || isDigit(b)
+		if 'a' <= b && b <= 'z' || isDigit(b) || b == '_' || b == '-' {
+			t[c] |= cTok
+		}
+		if alnum || b == '+' || b == '/' || b == '=' {
+			t[c] |= cB64
+		}
+		if !alnum && !isSpace(b) && b < 0x80 {
+			t[c] |= cPunct
+		}
+		if alnum {
+			t[c] |= cAlnum
 		}
 	}
-	x.buckets[Char] = bs
-}
-
-var gramLens = []int{4}
-
-func isTok(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'
-}
+	return t
+}()

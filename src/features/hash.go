@@ -1,6 +1,7 @@
 package features
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
@@ -160,33 +161,47 @@ const minEncoded = 16
 // decodes it as UTF-16LE and returns it as UTF-8 when at least 90 % of it is
 // printable. The result lives in x.dec until the next call.
 func (x *Extractor) decodeEncoded(s []byte) []byte {
-	for i := 0; i+1 < len(s); i++ {
-		if (s[i] != '-' && s[i] != '/') || s[i+1]|0x20 != 'e' || i > 0 && !isSpace(s[i-1]) && !isQuote(s[i-1]) {
-			continue
-		}
-		j := i + 1
-		for j < len(s) && isLetter(s[j]) {
-			j++
-		}
-		if !encFlag(s[i+1 : j]) {
-			continue
-		}
-		k := j
-		for k < len(s) && (isSpace(s[k]) || isQuote(s[k])) {
-			k++
-		}
-		if k == j {
-			continue
-		}
-		e := k
-		for e < len(s) && isB64(s[e]) {
-			e++
-		}
-		if p := x.decodePayload(s[k:e]); p != nil {
-			return p
+	for _, sep := range [2]byte{'-', '/'} {
+		for off := 0; ; {
+			k := bytes.IndexByte(s[off:], sep)
+			if k < 0 {
+				break
+			}
+			i := off + k
+			off = i + 1
+			if p := x.encodedAt(s, i); p != nil {
+				return p
+			}
 		}
 	}
 	return nil
+}
+
+// encodedAt decodes the payload of an -EncodedCommand flag starting at i,
+// or returns nil.
+func (x *Extractor) encodedAt(s []byte, i int) []byte {
+	if i+1 >= len(s) || s[i+1]|0x20 != 'e' || i > 0 && !isSpace(s[i-1]) && !isQuote(s[i-1]) {
+		return nil
+	}
+	j := i + 1
+	for j < len(s) && isLetter(s[j]) {
+		j++
+	}
+	if !encFlag(s[i+1 : j]) {
+		return nil
+	}
+	k := j
+	for k < len(s) && (isSpace(s[k]) || isQuote(s[k])) {
+		k++
+	}
+	if k == j {
+		return nil
+	}
+	e := k
+	for e < len(s) && isB64(s[e]) {
+		e++
+	}
+	return x.decodePayload(s[k:e])
 }
 
 func encFlag(w []byte) bool {

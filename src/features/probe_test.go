@@ -3,6 +3,7 @@ package features
 import (
 	"bufio"
 	"os"
+	"syscall"
 	"testing"
 )
 
@@ -18,8 +19,9 @@ func BenchmarkProbe(b *testing.B) {
 	for sc.Scan() {
 		ins = append(ins, Input{Cmdline: []byte(sc.Text())})
 	}
-	for _, bits := range []uint{16, 17, 18, 20} {
-		b.Run(itoa(int(bits)), func(b *testing.B) {
+	for _, gs := range []Groups{0, Set(Word), Set(Word, Bigram), Set(Char), Set(Struct), Full} {
+		bits := uint(16)
+		b.Run(itoa(int(gs)), func(b *testing.B) {
 			x := New(bits)
 			w := make([]int16, 1<<bits)
 			for i := range w {
@@ -27,9 +29,11 @@ func BenchmarkProbe(b *testing.B) {
 			}
 			b.ReportAllocs()
 			n := 0
+			var r0, r1 syscall.Rusage
+			syscall.Getrusage(0, &r0)
 			for b.Loop() {
 				x.Reset(&ins[n%len(ins)])
-				x.Extract(Full)
+				x.Extract(gs)
 				var s int32
 				for g := Group(0); g < NumGroups; g++ {
 					for _, k := range x.Buckets(g) {
@@ -39,6 +43,8 @@ func BenchmarkProbe(b *testing.B) {
 				isink = s
 				n++
 			}
+			syscall.Getrusage(0, &r1)
+			b.ReportMetric(float64((r1.Utime.Nano()+r1.Stime.Nano())-(r0.Utime.Nano()+r0.Stime.Nano()))/float64(n), "cpu-ns/op")
 		})
 	}
 }

@@ -37,7 +37,10 @@ import (
 // Once the line is read, the phrases to check are those anchored on a token
 // seen: each phrase is anchored on the one of its tokens that the fewest
 // phrases share, so a common word ("powershell", "net") found on a line
-// costs a look at few phrases, whatever the size of the pack.
+// costs a look at few phrases, whatever the size of the pack. The phrases
+// whose tokens were all seen are the candidates (Matcher.verify takes them
+// on). A line that will match usually completes a phrase early: the scan
+// may then stop there, since the matcher runs anyway.
 //
 // It runs as a DFA over byte columns, one table lookup per byte (see
 // table.go). After a separator byte (other than "." and ^ ") the DFA is back
@@ -56,11 +59,19 @@ type wordFilter struct {
 	endSet []int32   // by state number (without accBit): tokens seen if the line ends there
 	start  [3]uint32 // start state after a separator of each context
 
-	sets   [][]int32 // token sets, by id; 0 is the empty set
-	ntok   int       // tokens; number ntok stands for giving up
-	need   [][]int32 // by phrase: the tokens it needs
-	sig    []uint64  // by phrase: a bit per token it needs, token mod 64
-	anchor [][]int32 // by token: the phrases anchored on it
+	shift uint32 // log2(acc)
+
+	sets   [][]int32    // token sets, by id; 0 is the empty set
+	ntok   int          // tokens; number ntok stands for giving up
+	need   [][]int32    // by phrase: the tokens it needs
+	anchor [][]anchored // by token: the phrases anchored on it
+}
+
+// anchored is a phrase anchored on a token, with a bit per token it needs
+// (token mod 64), which rules most phrases out without reading need.
+type anchored struct {
+	sig uint64
+	ph  int32
 }
 
 // Columns.
@@ -330,6 +341,8 @@ func buildFilterN(pieces []string, phrases []phraseInfo, per int) (*wordFilter, 
 		return nil, true
 	}
 	f.ncol, f.acc = uint32(ncol), acc
+	for f.shift = 0; 1<<f.shift < acc; f.shift++ {
+	}
 	f.div = newDivider(ncol)
 	f.next = make([]uint32, size)
 	f.accSet = make([]int32, (size-int(acc))/ncol)
@@ -365,20 +378,18 @@ func (f *wordFilter) anchorPhrases(tokens []filterToken) {
 			uses[t]++
 		}
 	}
-	f.anchor = make([][]int32, f.ntok)
-	f.sig = make([]uint64, len(f.need))
+	f.anchor = make([][]anchored, f.ntok)
 	short := func(t int32) bool { return len(tokens[t].word) < 3 }
 	for ph, need := range f.need {
 		best := need[0]
-		for _, t := range need[1:] {
+		a := anchored{ph: int32(ph)}
+		for _, t := range need {
 			if short(best) && !short(t) || short(best) == short(t) && uses[t] < uses[best] {
 				best = t
 			}
+			a.sig |= 1 << (t % 64)
 		}
-		f.anchor[best] = append(f.anchor[best], int32(ph))
-		for _, t := range need {
-			f.sig[ph] |= 1 << (t % 64)
-		}
+		f.anchor[best] = append(f.anchor[best], a)
 	}
 }
 
@@ -488,12 +499,14 @@ func (f *wordFilter) add(t *tokenSeen, id int32) {
 
 // seen records in t the tokens found in buf[:n] (token ntok when the filter
 // gives up on the line); buf[n:] must be filler bytes, as many as may be.
-func (f *wordFilter) seen(t *tokenSeen, buf []byte, n int) {
+// With stop, it may stop as soon as a phrase is possible, and then reports
+// true: t then holds the tokens found so far.
+func (f *wordFilter) seen(t *tokenSeen, buf []byte, n int, stop bool) bool {
 	t.reset(f.ntok + 1)
 	line := buf[:n]
 	if n < 64 {
 		f.scan(t, f.start[sideAny], line, true)
-		return
+		return false
 	}
 	// Cut points: just after the separator byte nearest each quarter; the
 	// part that follows starts in the state that byte leaves.
@@ -523,13 +536,13 @@ func (f *wordFilter) seen(t *tokenSeen, buf []byte, n int) {
 				}
 				f.scan(t, from[j], line[cut[j]:end], end == n)
 			}
-			return
+			return false
 		}
 		cut[k] = i + 1
 		from[k] = f.start[sideOf(f.class[line[i]])]
 	}
 	cut[4] = n
-	f.scan4(t, buf, &cut, &from)
+	return f.scan4(t, buf, &cut, &from, stop)
 }
 
 // sideOf is the left side a separator column leaves for the next word.
@@ -561,9 +574,11 @@ func (f *wordFilter) scan(t *tokenSeen, s uint32, part []byte, last bool) {
 // scan4 scans the four parts of buf[:cut[4]] in lock step, each as long
 // as the longest: a part that ends early reads on into the next one (which
 // it scans correctly, if for nothing) or into the filler. The lock step only
-// notes that some part entered a state that adds tokens, which most lines
-// seldom do; from the block where that happened on, it records the states.
-func (f *wordFilter) scan4(t *tokenSeen, buf []byte, cut *[5]int, from *[4]uint32) {
+// notes that some part entered a state that adds tokens, which lines without
+// words of the pack never do; from the block where that happened on, it
+// records those states. With stop, it returns true as soon as a phrase
+// anchored on a token just found is possible.
+func (f *wordFilter) scan4(t *tokenSeen, buf []byte, cut *[5]int, from *[4]uint32, stop bool) bool {
 	m := max(cut[1]-cut[0], cut[2]-cut[1], cut[3]-cut[2], cut[4]-cut[3])
 	m = min(m, len(buf)-cut[3])
 	p0, p1, p2, p3 := buf[cut[0]:cut[0]+m], buf[cut[1]:cut[1]+m], buf[cut[2]:cut[2]+m], buf[cut[3]:cut[3]+m]
@@ -577,20 +592,23 @@ func (f *wordFilter) scan4(t *tokenSeen, buf []byte, cut *[5]int, from *[4]uint3
 		}
 		s, j = next, e
 	}
-	var rec [block]stepRec
+	var rec [4 * block]uint32
 	for ; j < m; j += block {
 		e := min(j+block, m)
-		next, n := lockstepRec(f.next, &f.class, f.acc, p0[j:e], p1[j:e], p2[j:e], p3[j:e], s, &rec)
-		for _, r := range rec[:n] {
-			for _, sk := range r.s {
-				if sk&f.acc != 0 {
-					f.add(t, f.accSet[f.div.of(sk-f.acc)])
-				}
+		next, n := lockstepAcc(f.next, &f.class, f.shift, p0[j:e], p1[j:e], p2[j:e], p3[j:e], s, &rec)
+		if n > 0 {
+			had := len(t.list)
+			for _, st := range rec[:n] {
+				f.add(t, f.accSet[f.div.of(st-f.acc)])
+			}
+			if stop && len(t.list) > had && f.completes(t, had) {
+				return true
 			}
 		}
 		s = next
 	}
 	f.tails(t, buf, cut, m, s)
+	return false
 }
 
 // tails scans what the lock step of m bytes left of each part, from states
@@ -606,23 +624,40 @@ func (f *wordFilter) tails(t *tokenSeen, buf []byte, cut *[5]int, m int, s [4]ui
 // mayMatch reports whether some phrase may match buf[:n], where buf[n:] is
 // filler bytes (see seen); t is scratch.
 func (f *wordFilter) mayMatch(t *tokenSeen, buf []byte, n int) bool {
-	f.seen(t, buf, n)
-	return f.possible(t)
+	f.seen(t, buf, n, false)
+	return f.completes(t, 0)
 }
 
-// possible reports whether some phrase needs no token beyond those seen.
-func (f *wordFilter) possible(t *tokenSeen) bool {
-	if t.has(int32(f.ntok)) {
-		return true // gave up
-	}
-	for _, a := range t.list {
-		for _, ph := range f.anchor[a] {
-			if f.sig[ph]&^t.sig == 0 && f.complete(t, ph) {
+// completes reports whether the filter gave up or a phrase anchored on a
+// token of t.list[from:] needs no token beyond those seen.
+func (f *wordFilter) completes(t *tokenSeen, from int) bool {
+	for _, v := range t.list[from:] {
+		if v == int32(f.ntok) {
+			return true
+		}
+		for _, a := range f.anchor[v] {
+			if a.sig&^t.sig == 0 && f.complete(t, a.ph) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// candidates appends to dst the phrases all of whose tokens were seen, once
+// each (a phrase has one anchor). The caller checks giving up first.
+func (f *wordFilter) candidates(t *tokenSeen, dst []int32) []int32 {
+	for _, v := range t.list {
+		if v == int32(f.ntok) {
+			continue
+		}
+		for _, a := range f.anchor[v] {
+			if a.sig&^t.sig == 0 && f.complete(t, a.ph) {
+				dst = append(dst, a.ph)
+			}
+		}
+	}
+	return dst
 }
 
 // complete reports whether every token phrase ph needs was seen.

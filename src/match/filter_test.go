@@ -169,17 +169,20 @@ func testLines(t testing.TB, generated int) [][]byte {
 }
 
 // checkFilter checks the filter of s on one line: the lock step finds what a
-// plain scan finds, the anchors find a phrase whose tokens were all found
-// when there is one, every phrase that matches needs only tokens found, and
-// a line ruled out matches no phrase.
+// plain scan finds, the candidates are the phrases whose tokens were all
+// found, each once, a scan that stops early stops on a possible phrase, a
+// phrase that matches needs only tokens found, and a line the filter and
+// verify rule out matches no phrase.
 func checkFilter(t *testing.T, name string, s *Set, line []byte) {
 	f := s.filter
 	if f == nil {
 		return
 	}
 	buf := append(append([]byte(nil), line...), fillerPad[:]...)
-	var all, plain tokenSeen
-	f.seen(&all, buf, len(line))
+	var all, plain, early tokenSeen
+	if f.seen(&all, buf, len(line), false) {
+		t.Fatalf("%s: %q: the scan stopped early without being asked to", name, line)
+	}
 	plain.reset(f.ntok + 1)
 	f.scan(&plain, f.start[sideAny], line, true)
 	gaveUp := all.has(int32(f.ntok))
@@ -187,21 +190,47 @@ func checkFilter(t *testing.T, name string, s *Set, line []byte) {
 	if gaveUp != plain.has(int32(f.ntok)) || !gaveUp && !slices.Equal(a, p) {
 		t.Fatalf("%s: %q: lock step found tokens %v, a plain scan %v", name, line, a, p) // giving up stands for all
 	}
-	any := gaveUp
+	var complete []int32
 	for ph := range f.need {
-		any = any || f.complete(&all, int32(ph))
+		if f.complete(&all, int32(ph)) {
+			complete = append(complete, int32(ph))
+		}
 	}
-	var scratch tokenSeen
-	if may := f.mayMatch(&scratch, buf, len(line)); may != any {
-		t.Fatalf("%s: %q: mayMatch %v, tokens %v say %v", name, line, may, all.list, any)
+	if !gaveUp {
+		if c := slices.Sorted(slices.Values(f.candidates(&all, nil))); !slices.Equal(c, complete) {
+			t.Fatalf("%s: %q: candidates %v, phrases with all tokens found %v", name, line, c, complete)
+		}
+	}
+	if may := f.mayMatch(new(tokenSeen), buf, len(line)); may != (gaveUp || len(complete) > 0) {
+		t.Fatalf("%s: %q: mayMatch %v, tokens %v say %v", name, line, may, all.list, !may)
+	}
+	if f.seen(&early, buf, len(line), true) {
+		for _, v := range early.list {
+			if !all.has(v) {
+				t.Fatalf("%s: %q: the early stop found token %d, the whole scan not", name, line, v)
+			}
+		}
+		if !f.completes(&early, 0) {
+			t.Fatalf("%s: %q: the scan stopped early on tokens %v, which complete no phrase", name, line, early.list)
+		}
+	} else if e := slices.Sorted(slices.Values(early.list)); !slices.Equal(e, a) {
+		t.Fatalf("%s: %q: the scan that may stop found %v, the other %v", name, line, e, a)
 	}
 	unf := *s
 	unf.filter = nil
 	m := unf.NewMatcher()
 	m.Match(line, nil)
+	mf := s.NewMatcher()
+	mf.Match(line, nil)
 	for ph := range s.phrases {
-		if m.phrase(int32(ph)) && !gaveUp && !f.complete(&all, int32(ph)) {
+		if !m.phrase(int32(ph)) {
+			continue
+		}
+		if !gaveUp && !f.complete(&all, int32(ph)) {
 			t.Fatalf("%s: %q: phrase %d matches, but the filter found tokens %v of %v", name, line, ph, all.list, f.need[ph])
+		}
+		if !mf.mayMatch() {
+			t.Fatalf("%s: %q: phrase %d matches, but the filter and verify rule the line out (candidates %v)", name, line, ph, mf.cands)
 		}
 	}
 }

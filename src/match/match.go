@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"slices"
 
 	"scorecmdline/src/normalize"
@@ -21,6 +22,9 @@ type Matcher struct {
 	rawLen   int
 	normDone bool
 	tokens   tokenSeen // the filter's
+	cands    []int32   // the filter's candidate phrases
+	folded   []byte    // the normalized line, folded, for verify
+	foldDone bool
 
 	// Per-call state is marked with a generation number instead of being
 	// cleared, so a call costs what the line costs, not what the set costs.
@@ -72,10 +76,10 @@ func (m *Matcher) Match(cmdline, parent []byte) []int {
 	s := m.s
 	m.nextGen()
 	m.raw = append(append(m.raw[:0], cmdline...), fillerPad[:]...)
-	m.rawLen, m.normDone = len(cmdline), false
+	m.rawLen, m.normDone, m.foldDone = len(cmdline), false, false
 	m.occ, m.seen, m.cand, m.hits = m.occ[:0], m.seen[:0], m.cand[:0], m.hits[:0]
 
-	if s.ac != nil && (s.filter == nil || s.filter.mayMatch(&m.tokens, m.raw, len(cmdline))) {
+	if s.ac != nil && m.mayMatch() {
 		m.normalize()
 		m.scan()
 	}
@@ -111,6 +115,76 @@ func (m *Matcher) Match(cmdline, parent []byte) []int {
 		}
 	}
 	return m.hits
+}
+
+// mayMatch reports whether some phrase may match the line of this call:
+// the filter's candidates are verified on the normalized line, which
+// settles the lines whose words are all there but not in the order or
+// places a phrase needs ("powershell.exe ... -s 30" for "powershell -s").
+// A candidate found early, when the scan stopped there, is verified first:
+// on a line that will match, that spares reading the rest.
+func (m *Matcher) mayMatch() bool {
+	f := m.s.filter
+	if f == nil {
+		return true
+	}
+	stopped := f.seen(&m.tokens, m.raw, m.rawLen, true)
+	if m.possible() {
+		return true
+	}
+	if stopped { // the early candidates fail: read the whole line
+		f.seen(&m.tokens, m.raw, m.rawLen, false)
+		return m.possible()
+	}
+	return false
+}
+
+// possible reports whether the filter gave up on the tokens it found or
+// one of their candidates verifies.
+func (m *Matcher) possible() bool {
+	f := m.s.filter
+	if m.tokens.has(int32(f.ntok)) {
+		return true
+	}
+	m.cands = f.candidates(&m.tokens, m.cands[:0])
+	return m.verify()
+}
+
+// maxVerify is how many candidates verify looks at before leaving the rest
+// to the automaton, which finds every piece in one pass.
+const maxVerify = 16
+
+// verify reports whether some candidate phrase has every piece in the
+// folded normalized line. A phrase that matches has (with word boundaries
+// and gaps on top), so when none has, the automaton would find no phrase.
+func (m *Matcher) verify() bool {
+	if len(m.cands) == 0 {
+		return false
+	}
+	if len(m.cands) > maxVerify {
+		return true
+	}
+	m.normalize()
+	if !m.foldDone {
+		m.foldDone = true
+		m.folded = m.folded[:0]
+		for _, c := range m.norm.Out {
+			m.folded = append(m.folded, normalize.Fold(c))
+		}
+	}
+	for _, ph := range m.cands {
+		all := true
+		for _, p := range m.s.phrases[ph].pieces {
+			if !bytes.Contains(m.folded, m.s.pieces[p].text) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // Normalized returns the normalized command line of the last Match (see

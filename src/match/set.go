@@ -36,6 +36,7 @@ type Set struct {
 
 // pieceInfo describes one distinct piece of text the automaton looks for.
 type pieceInfo struct {
+	text       []byte
 	n          int32 // length in bytes
 	alnumStart bool  // must start on a word boundary
 	alnumEnd   bool  // must end on a word boundary
@@ -181,6 +182,7 @@ func (b *setBuilder) phrase(ph rules.Phrase) int32 {
 			b.pieceID[text] = pid
 			b.needles = append(b.needles, text)
 			s.pieces = append(s.pieces, pieceInfo{
+				text:       []byte(text),
 				n:          int32(len(text)),
 				alnumStart: isAlnum(text[0]),
 				alnumEnd:   isAlnum(text[len(text)-1]),

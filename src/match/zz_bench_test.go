@@ -22,12 +22,12 @@ func BenchmarkZZParts(b *testing.B) {
 			var ts tokenSeen
 			b.Run(tt.name+"/"+l.k+"/seen", func(b *testing.B) {
 				for b.Loop() {
-					tt.s.filter.seen(&ts, buf, len(l.line))
+					tt.s.filter.seen(&ts, buf, len(l.line), false)
 				}
 			})
 			b.Run(tt.name+"/"+l.k+"/possible", func(b *testing.B) {
 				for b.Loop() {
-					tt.s.filter.possible(&ts)
+					tt.s.filter.candidates(&ts, nil)
 				}
 			})
 			m := tt.s.NewMatcher()

@@ -1,15 +1,24 @@
 package sigma
 
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
+
 // prefilter is an Aho–Corasick automaton over the witness literals of one
-// field, compiled to a DFA over byte classes (bytes in no literal share
-// class 0): one table load per byte of the lower-cased value.
+// field, compiled to a DFA over byte classes: one table load per byte of
+// the lower-cased value. The maxClasses-1 bytes most used in literals get
+// a class each; the others share class 0, so a literal with a rare byte
+// also "occurs" where another rare byte stands. That only over-reports,
+// which a witness may, and keeps the table small enough for the cache.
 type prefilter struct {
-	field  int
-	class  [256]uint8
-	nclass uint32
+	field int
+	class [256]uint8
+	shift uint8 // log2 of the row length
 	// next[s+c] is the state after class c from state s; states are
-	// premultiplied by nclass, and the top bit marks a state at which
-	// literals end (its own or its suffixes').
+	// premultiplied by the row length, and the top bit marks a state at
+	// which literals end (its own or its suffixes').
 	next []uint32
 	// Per state id: the clauses whose literal ends there (outs[outAt[id]:
 	// outAt[id+1]]) and the next shorter suffix state with outputs (or -1).
@@ -18,27 +27,32 @@ type prefilter struct {
 	dict  []int32
 }
 
-const accept = 1 << 31
+const (
+	accept     = 1 << 31
+	maxClasses = 64
+)
 
 func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 	p := &prefilter{field: field}
-	n := uint32(1)
+	var count [256]int
 	for _, s := range lits {
 		for i := 0; i < len(s); i++ {
-			if p.class[s[i]] == 0 {
-				p.class[s[i]] = uint8(n)
-				n++
-			}
+			count[s[i]]++
 		}
 	}
-	if n > 256 {
-		// Every byte is in some literal: one class each.
-		for b := range p.class {
-			p.class[b] = uint8(b)
+	var used []byte
+	for b, n := range count {
+		if n > 0 {
+			used = append(used, byte(b))
 		}
-		n = 256
 	}
-	p.nclass = n
+	slices.SortStableFunc(used, func(a, b byte) int { return cmp.Compare(count[b], count[a]) })
+	used = used[:min(len(used), maxClasses-1)]
+	for i, b := range used {
+		p.class[b] = uint8(i + 1)
+	}
+	p.shift = uint8(bits.Len(uint(len(used))))
+	n := uint32(1) << p.shift
 	nc := int(n)
 	// Trie, sparse while it grows.
 	type edge struct {
@@ -98,7 +112,7 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 	}
 	p.next = make([]uint32, len(trie))
 	for i, t := range trie {
-		v := uint32(t) * n
+		v := uint32(t) << p.shift
 		if hasOut[t] {
 			v |= accept
 		}
@@ -116,14 +130,14 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 // those clauses make candidates.
 func (p *prefilter) scan(s []byte, hit, cand []uint64, primary [][]int32) {
 	st := uint32(0)
-	next, class, nc := p.next, &p.class, p.nclass
+	next, class, shift := p.next, &p.class, p.shift
 	for _, b := range s {
 		st = next[st+uint32(class[b])]
 		if st&accept == 0 {
 			continue
 		}
 		st &^= accept
-		for id := int32(st / nc); id >= 0; id = p.dict[id] {
+		for id := int32(st >> shift); id >= 0; id = p.dict[id] {
 			for _, c := range p.outs[p.outAt[id]:p.outAt[id+1]] {
 				if hit[c>>6]&(1<<(c&63)) != 0 {
 					continue

@@ -28,6 +28,7 @@ type req []clause
 const (
 	maxClauses = 4  // per req
 	maxProduct = 16 // clauses an OR may distribute into before pruning
+	maxCost    = 0.3
 )
 
 // commonText is text most process events hold (lower-cased): a literal
@@ -75,7 +76,9 @@ func (r req) prune() req {
 				break
 			}
 		}
-		if !implied {
+		// A clause of one-byte literals holds on nearly every row: it
+		// only costs the scan.
+		if !implied && c.cost() <= maxCost {
 			out = append(out, c)
 		}
 	}
@@ -99,13 +102,14 @@ func andReq(rs ...req) req {
 // When that product grows too large, only each child's cheapest clause is
 // kept. A child with no req makes the disjunction unknown.
 func orReq(rs ...req) req {
-	prod := 1
 	for _, r := range rs {
 		if len(r) == 0 {
 			return nil
 		}
-		prod *= len(r)
-		if prod > maxProduct {
+	}
+	prod := 1
+	for _, r := range rs {
+		if prod *= len(r); prod > maxProduct {
 			rs = slices.Clone(rs)
 			for i := range rs {
 				rs[i] = rs[i][:1] // pruned reqs come cheapest first

@@ -26,6 +26,6 @@ func TestZZCount(t *testing.T) {
 	}
 	fmt.Println("values", nv, "lits", len(lits), "bytes", nb, "clauses", rs.nclauses)
 	for _, p := range rs.prefs {
-		fmt.Println("field", p.field, "states", len(p.next)/int(p.nclass), "classes", p.nclass)
+		fmt.Println("field", p.field, "states", len(p.next)>>p.shift, "shift", p.shift)
 	}
 }
