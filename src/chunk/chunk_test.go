@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"scorecmdline/src/internal/golden"
+	"scorecmdline/src/internal/race"
 )
 
 // dump renders what a Reader makes of a stream, one line per chunk.
@@ -148,6 +149,9 @@ func TestReaderLargeBody(t *testing.T) {
 
 // Reading many chunks of the same size reuses one buffer.
 func TestReaderReusesBuffer(t *testing.T) {
+	if race.Enabled {
+		t.Skip("skipping: the race detector allocates")
+	}
 	var in bytes.Buffer
 	w := NewWriter(&in)
 	for range 100 {

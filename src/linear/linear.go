@@ -1,11 +1,13 @@
 // Package linear is the trained `cmdline` model: logistic regression over
-// the hashed features of package features, in one or two stages.
+// the hashed features of package features.
 //
-// A two-stage model is a cascade: stage 0 scores cheap features (tokens,
-// bigrams, structure); only when its logit reaches Cut does stage 1 score
-// the full set (adding char n-grams). Training picks Cut by cross-validation
-// so that almost no malicious row is cut, and picks Threshold on the cascaded
-// out-of-fold scores, so the shipped decision is the one measured.
+// One stage scores every row: logit = Bias + Σ value·W[bucket]·Scale. The
+// weights are int16 with one scale per stage, so that a table of 2^16-2^17
+// buckets takes 128-256 KiB and stays in L2 while a search streams rows
+// through it; a row is a few hundred table reads summed as integers per
+// feature group. (An earlier version cascaded a cheap stage into a full
+// one; on the standard stream almost every line reached the full stage, so
+// one fast stage replaced it.)
 //
 // The model stores its deployed decision: alert when the probability is
 // > Threshold, contributing Risk to risk_score. The file format is in
@@ -26,19 +28,27 @@ import (
 type Model struct {
 	Name        string
 	Description string
-	Bits        uint    // hash bits: each stage has 2^Bits weights
+	Bits        uint    // hash bits: the stage has 2^Bits weights
 	Threshold   float64 // alert when probability > Threshold
 	Risk        int     // risk_score contribution of an alert, 0-100
-	Cut         float64 // stage 1 runs when the stage-0 logit >= Cut (two stages only)
 	// Deobfuscate says the model was trained with Input.Deobfuscated,
 	// Techniques and Undone filled by src/deobfuscate; scoring must do the
 	// same for its features to mean what they meant in training.
 	Deobfuscate bool
-	Command     string       // the command that trained it
-	Corpus      []CorpusFile // the training files
-	Report      string       // the training report
-	Stages      []Stage
+	// Malicious holds quantiles of the out-of-fold logits of the malicious
+	// training rows (MaliciousQuantiles of them, lowest first): what recall
+	// a threshold gives, known without the corpus when adapting.
+	Malicious []float64
+	Command   string       // the command that trained it
+	Corpus    []CorpusFile // the training files
+	Report    string       // the training report
+	// Stages holds exactly one stage. (A slice because callers iterate it
+	// and file version 1 had two.)
+	Stages []Stage
 }
+
+// MaliciousQuantiles is the number of quantiles in Model.Malicious.
+const MaliciousQuantiles = 101
 
 // CorpusFile identifies one training file.
 type CorpusFile struct {
@@ -47,20 +57,42 @@ type CorpusFile struct {
 	Rows   int    `json:"rows"`
 }
 
-// Stage is one logistic regression: logit = Bias + Σ value·W[bucket].
+// Stage is one logistic regression: logit = Bias + Σ value·W[bucket]·Scale.
 type Stage struct {
 	Groups features.Groups
 	Bias   float64
-	W      []float32 // 2^Bits weights
+	Scale  float64 // weight of one int16 step
+	W      []int16 // 2^Bits weights
 }
+
+// Weight is the real value of weight i.
+func (st *Stage) Weight(i uint32) float64 { return float64(st.W[i]) * st.Scale }
 
 // Logit scores a feature vector built by features.Extractor.AppendVector.
 func (st *Stage) Logit(v []features.Entry) float64 {
-	z := st.Bias
+	z := 0.0
 	for _, e := range v {
 		z += float64(e.Value) * float64(st.W[e.Bucket])
 	}
-	return z
+	return st.Bias + z*st.Scale
+}
+
+// Quantize converts weights to int16 with one scale, the largest magnitude
+// mapping to ±32767; it returns the scale (1 when all are zero).
+func Quantize(w []float64, q []int16) float64 {
+	m := 0.0
+	for _, x := range w {
+		m = max(m, math.Abs(x))
+	}
+	if m == 0 {
+		clear(q)
+		return 1
+	}
+	scale := m / math.MaxInt16
+	for i, x := range w {
+		q[i] = int16(math.Round(x / scale))
+	}
+	return scale
 }
 
 // Sigmoid maps a logit to a probability.
@@ -87,7 +119,6 @@ type Scorer struct {
 	m     *Model
 	x     *features.Extractor
 	in    *features.Input
-	stage int
 	logit float64
 	named *features.Extractor // explain path, made on first use
 }
@@ -101,38 +132,29 @@ func (m *Model) NewScorer() *Scorer {
 // until Explain, if Explain is called.
 func (s *Scorer) Score(in *features.Input) float64 {
 	s.in = in
+	st := &s.m.Stages[0]
 	s.x.Reset(in)
-	s.stage = 0
-	s.logit = s.stageLogit(0)
-	if len(s.m.Stages) > 1 && s.logit >= s.m.Cut {
-		s.stage = 1
-		s.logit = s.stageLogit(1)
-	}
-	return Sigmoid(s.logit)
-}
-
-func (s *Scorer) stageLogit(i int) float64 {
-	st := &s.m.Stages[i]
 	s.x.Extract(st.Groups)
-	z := st.Bias
+	z := 0.0
 	for g := features.Group(0); g < features.NumGroups; g++ {
-		if !st.Groups.Has(g) {
+		bs := s.x.Buckets(g)
+		if len(bs) == 0 {
 			continue
 		}
-		sum := 0.0
-		for _, b := range s.x.Buckets(g) {
-			sum += float64(st.W[b])
+		// Integer sums: a group holds at most a few thousand reads of
+		// |w| <= 32767, far from overflowing int64.
+		var sum int64
+		for _, b := range bs {
+			sum += int64(st.W[b])
 		}
-		z += float64(s.x.Value(g)) * sum
+		z += float64(s.x.Value(g)) * float64(sum)
 	}
-	return z
+	s.logit = st.Bias + z*st.Scale
+	return Sigmoid(s.logit)
 }
 
 // Logit is the last score's logit.
 func (s *Scorer) Logit() float64 { return s.logit }
-
-// Stage is the stage that gave the last score (0 when the cascade cut it).
-func (s *Scorer) Stage() int { return s.stage }
 
 // Contribution is one feature's share of a logit.
 type Contribution struct {
@@ -151,7 +173,7 @@ func (s *Scorer) Explain(dst []Contribution, n int) []Contribution {
 		s.named = features.New(s.m.Bits)
 		s.named.Names = true
 	}
-	st := &s.m.Stages[s.stage]
+	st := &s.m.Stages[0]
 	x := s.named
 	x.Reset(s.in)
 	x.Extract(st.Groups)
@@ -160,11 +182,19 @@ func (s *Scorer) Explain(dst []Contribution, n int) []Contribution {
 		if !st.Groups.Has(g) {
 			continue
 		}
-		v := float64(x.Value(g))
+		// Occurrences of one bucket add up under the first one's text.
+		v := float64(x.Value(g)) * st.Scale
+		at := map[uint32]int{}
 		for i, b := range x.Buckets(g) {
-			if w := st.W[b]; w != 0 {
-				all = append(all, Contribution{x.Name(g, i), v * float64(w)})
+			if st.W[b] == 0 {
+				continue
 			}
+			if k, ok := at[b]; ok {
+				all[k].Value += v * float64(st.W[b])
+				continue
+			}
+			at[b] = len(all)
+			all = append(all, Contribution{x.Name(g, i), v * float64(st.W[b])})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b Contribution) int {

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 
 	"scorecmdline/lookups"
+	"scorecmdline/src/internal/race"
 )
 
 func escu(t testing.TB) *Model {
@@ -230,6 +231,9 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestScoreAllocs(t *testing.T) {
+	if race.Enabled {
+		t.Skip("skipping: the race detector allocates")
+	}
 	s := escu(t).NewScorer()
 	line := []byte(strings.Repeat("New-Object System.Net.WebClient; ", 10))
 	if n := testing.AllocsPerRun(100, func() { s.Score(line) }); n != 0 {

@@ -1,6 +1,6 @@
 package score
 
-import "encoding/json"
+import "scorecmdline/src/jsonenc"
 
 // AppendJSON appends the result's fields as JSON object members, without the
 // braces: `"score":8.458906799068355,"rule_hits":["a"],...`. Numbers are JSON
@@ -16,7 +16,7 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, f.Name)
+		dst = jsonenc.AppendString(dst, f.Name)
 		dst = append(dst, ':')
 		switch v := c.vals[i]; {
 		case f.Multi:
@@ -25,7 +25,7 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, s)
+				dst = jsonenc.AppendString(dst, s)
 			}
 			dst = append(dst, ']')
 		case len(v) == 0:
@@ -33,15 +33,10 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 		case f.Number:
 			dst = append(dst, v[0]...)
 		default:
-			dst = appendJSONString(dst, v[0])
+			dst = jsonenc.AppendString(dst, v[0])
 		}
 	}
 	return dst
-}
-
-func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // escapes invalid UTF-8 as U+FFFD and <>& safely
-	return append(dst, b...)
 }
 
 // collector is a Sink that keeps values as strings.

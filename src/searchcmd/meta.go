@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
+
+	"scorecmdline/src/jsonenc"
 )
 
 // decodeMeta decodes a metadata object into out. Values are converted
@@ -155,14 +157,21 @@ func errorReply(text string, getinfo bool) []byte {
 	return []byte(`{"finished":true,` + msg + `}`)
 }
 
-// marshal encodes v as compact JSON without HTML escaping. Strings that are
-// not valid UTF-8 get U+FFFD, as encoding/json does.
-func marshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return []byte(`null`) // unreachable for strings and string slices
+// marshal encodes a string or a list of strings as compact JSON, with the
+// project's one string encoder (invalid UTF-8 becomes U+FFFD).
+func marshal[S string | []string](v S) []byte {
+	switch v := any(v).(type) {
+	case string:
+		return jsonenc.AppendString(nil, v)
+	case []string:
+		b := []byte{'['}
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonenc.AppendString(b, s)
+		}
+		return append(b, ']')
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'})
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"scorecmdline/src/chunk"
 	"scorecmdline/src/internal/golden"
+	"scorecmdline/src/internal/race"
 )
 
 // lenCmd is the fake command of these tests. It reads one field (option
@@ -470,6 +471,9 @@ func TestGetinfoReply(t *testing.T) {
 
 // The work per chunk does not depend on the number of rows.
 func TestNoAllocPerRow(t *testing.T) {
+	if race.Enabled {
+		t.Skip("skipping: the race detector allocates")
+	}
 	cmd := lenCmd{words: true}
 	for _, workers := range []int{1, 2} {
 		allocs := func(rows int) float64 {

@@ -28,7 +28,6 @@ type req []clause
 const (
 	maxClauses = 4  // per req
 	maxProduct = 16 // clauses an OR may distribute into before pruning
-	maxCost    = 0.3
 )
 
 // commonText is text most process events hold (lower-cased): a literal
@@ -78,7 +77,7 @@ func (r req) prune() req {
 		}
 		// A clause of one-byte literals holds on nearly every row: it
 		// only costs the scan.
-		if !implied && c.cost() <= maxCost {
+		if !implied && !slices.ContainsFunc(c, func(l lit) bool { return len(l.s) < 2 }) {
 			out = append(out, c)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"scorecmdline/src/internal/race"
 )
 
 // The examples of docs/escu-model.md §2, from the reference scorer.
@@ -92,6 +94,9 @@ func FuzzScanner(f *testing.F) {
 }
 
 func TestScannerAllocs(t *testing.T) {
+	if race.Enabled {
+		t.Skip("skipping: the race detector allocates")
+	}
 	line := []byte(`powershell.exe -nop -w hidden -c "$m=New-Object System.Threading.Mutex($false,'Global\abc')"`)
 	var s Scanner
 	if n := testing.AllocsPerRun(100, func() {

@@ -1,5 +1,0 @@
-//go:build race
-
-package jsonenc
-
-const race = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package winevent
-
-const race = false
