@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -14,20 +15,23 @@ import (
 	"scorecmdline/src/features"
 )
 
-// testModel is a small two-stage model with pseudo-random sparse weights.
+// testModel is a small model with pseudo-random sparse weights.
 func testModel(bits uint) *Model {
 	r := rand.New(rand.NewPCG(1, 2))
-	m := &Model{Name: "test", Description: "unit test", Bits: bits, Threshold: 0.6, Risk: 40, Cut: -1,
+	m := &Model{Name: "test", Description: "unit test", Bits: bits, Threshold: 0.6, Risk: 40,
 		Command: "go test", Corpus: []CorpusFile{{"a.jsonl", strings.Repeat("0", 64), 3}}, Report: "report\n"}
-	for _, gs := range []features.Groups{features.Cheap, features.Full} {
-		st := Stage{Groups: gs, Bias: -0.5, W: make([]float32, 1<<bits)}
-		for i := range st.W {
-			if r.IntN(4) == 0 {
-				st.W[i] = float32(r.NormFloat64())
-			}
+	w := make([]float64, 1<<bits)
+	for i := range w {
+		if r.IntN(4) == 0 {
+			w[i] = r.NormFloat64()
 		}
-		m.Stages = append(m.Stages, st)
 	}
+	st := Stage{Groups: features.Default, Bias: -0.5, W: make([]int16, 1<<bits)}
+	st.Scale = Quantize(w, st.W)
+	for i := range MaliciousQuantiles {
+		m.Malicious = append(m.Malicious, float64(i)/10-3)
+	}
+	m.Stages = []Stage{st}
 	return m
 }
 
@@ -45,30 +49,18 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.Equal(data, again) {
 		t.Fatal("marshal(parse(marshal(m))) differs from marshal(m)")
 	}
-	if got.Name != m.Name || got.Threshold != m.Threshold || got.Cut != m.Cut || got.Risk != m.Risk || got.Report != m.Report {
+	if got.Name != m.Name || got.Threshold != m.Threshold || got.Risk != m.Risk || got.Report != m.Report ||
+		!slices.Equal(got.Malicious, m.Malicious) {
 		t.Errorf("header fields differ: %+v", got)
 	}
-	for s := range m.Stages {
-		if got.Stages[s].Groups != m.Stages[s].Groups || !equalW(got.Stages[s].W, m.Stages[s].W) {
-			t.Errorf("stage %d differs", s)
-		}
+	g, w := got.Stages[0], m.Stages[0]
+	if g.Groups != w.Groups || g.Bias != w.Bias || g.Scale != w.Scale || !slices.Equal(g.W, w.W) {
+		t.Error("stage differs")
 	}
 	// Load through an fs.FS.
 	if _, err := Load(fstest.MapFS{"m.bin": {Data: data}}, "m.bin"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func equalW(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCorruption(t *testing.T) {
@@ -87,8 +79,9 @@ func TestCorruption(t *testing.T) {
 		{"magic only", []byte(magic), ErrTruncated},
 		{"truncated", data[:len(data)-100], ErrChecksum},
 		{"truncated in header", data[:40], ErrTruncated},
-		{"no trailer", data[:len(data)-32], ErrChecksum},
+		{"no trailer", data[:len(data)-4], ErrChecksum},
 		{"version", flip(8), ErrVersion},
+		{"version 1", append([]byte(magic), 1, 0, 0, 0, 2, 0, 0, 0, '{', '}', 0, 0, 0, 0), ErrVersion},
 		{"header byte edited", flip(30), ErrChecksum},
 		{"weight edited", flip(len(data) - 40), ErrChecksum},
 		{"trailer edited", flip(len(data) - 1), ErrChecksum},
@@ -113,9 +106,12 @@ func TestValidate(t *testing.T) {
 		"risk":      func(m *Model) { m.Risk = 101 },
 		"bits":      func(m *Model) { m.Bits = 30 },
 		"weights":   func(m *Model) { m.Stages[0].W = m.Stages[0].W[:10] },
-		"nan":       func(m *Model) { m.Stages[1].W[3] = float32(math.NaN()) },
+		"scale":     func(m *Model) { m.Stages[0].Scale = math.NaN() },
+		"bias":      func(m *Model) { m.Stages[0].Bias = math.Inf(1) },
 		"groups":    func(m *Model) { m.Stages[0].Groups = 0 },
 		"stages":    func(m *Model) { m.Stages = nil },
+		"two":       func(m *Model) { m.Stages = append(m.Stages, m.Stages[0]) },
+		"quantiles": func(m *Model) { m.Malicious[5], m.Malicious[6] = 1, 0 },
 	} {
 		m := testModel(10)
 		edit(m)
@@ -129,19 +125,14 @@ func TestScoreMatchesVector(t *testing.T) {
 	m := testModel(12)
 	s := m.NewScorer()
 	x := features.New(12)
+	st := &m.Stages[0]
 	for _, line := range benchLines()[:50] {
 		in := &features.Input{Cmdline: []byte(line)}
 		p := s.Score(in)
 		x.Reset(in)
-		st := &m.Stages[0]
 		z := st.Logit(x.AppendVector(nil, st.Groups))
-		wantStage := 0
-		if z >= m.Cut {
-			st, wantStage = &m.Stages[1], 1
-			z = st.Logit(x.AppendVector(nil, st.Groups))
-		}
-		if s.Stage() != wantStage || math.Abs(s.Logit()-z) > 1e-9 || math.Abs(p-Sigmoid(z)) > 1e-12 {
-			t.Fatalf("%q: scorer stage %d logit %v, vector stage %d logit %v", line, s.Stage(), s.Logit(), wantStage, z)
+		if math.Abs(s.Logit()-z) > 1e-9 || math.Abs(p-Sigmoid(z)) > 1e-12 {
+			t.Fatalf("%q: scorer logit %v, vector logit %v", line, s.Logit(), z)
 		}
 		// Explain's contributions add up to the logit when all are listed.
 		sum := 0.0
@@ -150,6 +141,24 @@ func TestScoreMatchesVector(t *testing.T) {
 		}
 		if math.Abs(sum-z) > 1e-6 {
 			t.Fatalf("%q: contributions sum to %v, logit %v", line, sum, z)
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	tests := []struct {
+		w     []float64
+		want  []int16
+		scale float64
+	}{
+		{[]float64{0, 0}, []int16{0, 0}, 1},
+		{[]float64{2, -1, 0.5, 0}, []int16{32767, -16384, 8192, 0}, 2.0 / 32767},
+		{[]float64{-3, 1e-9}, []int16{-32767, 0}, 3.0 / 32767},
+	}
+	for _, tt := range tests {
+		q := make([]int16, len(tt.w))
+		if scale := Quantize(tt.w, q); scale != tt.scale || !slices.Equal(q, tt.want) {
+			t.Errorf("Quantize(%v) = %v, %v; want %v, %v", tt.w, q, scale, tt.want, tt.scale)
 		}
 	}
 }

@@ -276,5 +276,5 @@ func TestEventsGolden(t *testing.T) {
 		t.Errorf("stats %+v %+v\n%s", h.s.stats, h.s.f.Stats(), h.logs.String())
 	}
 	out := strings.ReplaceAll(h.out.String(), dir+"/", "$DIR/")
-	golden(t, "events.xml", []byte(out))
+	checkGolden(t, "events.xml", []byte(out))
 }

@@ -3,34 +3,18 @@ package modinput
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"scorecmdline/src/config"
+	"scorecmdline/src/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 // node is a generic XML tree for structural checks.
@@ -66,7 +50,7 @@ func TestScheme(t *testing.T) {
 	if err := Scheme(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "scheme.xml", buf.Bytes())
+	checkGolden(t, "scheme.xml", buf.Bytes())
 
 	var root node
 	if err := xml.Unmarshal(buf.Bytes(), &root); err != nil {

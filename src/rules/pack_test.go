@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"scorecmdline/src/internal/golden"
+)
 
 // The pack shipped with the app.
 var lookupsDir = filepath.Join("..", "..", "lookups")
@@ -83,20 +82,7 @@ func TestBadPacks(t *testing.T) {
 		}
 		fmt.Fprintf(&got, "%s\n", err)
 	}
-	golden := filepath.Join("testdata", "bad.golden")
-	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("error messages differ from %s:\ngot\n%s\nwant\n%s", golden, got.Bytes(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "bad.golden"), got.Bytes())
 	entries, _ := os.ReadDir(filepath.Join("testdata", "bad"))
 	if len(entries) != len(badPacks) {
 		t.Errorf("testdata/bad has %d files, the table %d", len(entries), len(badPacks))

@@ -12,14 +12,14 @@ import (
 const maxWitness = 12
 
 // compile computes each rule's req, the fields and views the rules read,
-// and one prefilter per witnessed field. Equal clauses of different rules
-// share an id, so a row tests each once.
+// and one prefilter per witnessed field over the rules' cheapest clauses.
+// A rule's other clauses are tested only when it is a candidate (once per
+// row however many rules share them): the automaton stays small enough to
+// stay in the cache.
 func (rs *Ruleset) compile() {
 	n := len(rs.compiled)
 	rs.always = make([]uint64, (n+63)/64)
 	rs.reqAt = make([]int32, n+1)
-	lits := map[int][]string{}
-	clauseOf := map[int][]int32{}
 	ids := map[string]int32{}
 	for i, r := range rs.compiled {
 		walkConds(r, func(c *fieldCond) {
@@ -36,17 +36,12 @@ func (rs *Ruleset) compile() {
 			key := fmt.Sprint(cl)
 			id, ok := ids[key]
 			if !ok {
-				id = int32(len(ids))
+				id = int32(len(rs.clauses))
 				ids[key] = id
+				rs.clauses = append(rs.clauses, cl)
 				rs.primary = append(rs.primary, nil)
-				for _, l := range cl {
-					lits[l.field] = append(lits[l.field], l.s)
-					clauseOf[l.field] = append(clauseOf[l.field], id)
-				}
 			}
 			if k == 0 {
-				// The cheapest clause makes the rule a candidate;
-				// the others are checked after the scan.
 				rs.primary[id] = append(rs.primary[id], int32(i))
 			} else {
 				rs.reqs = append(rs.reqs, id)
@@ -54,11 +49,28 @@ func (rs *Ruleset) compile() {
 		}
 		rs.reqAt[i+1] = int32(len(rs.reqs))
 	}
-	rs.nclauses = len(ids)
+	rs.scanned = make([]uint64, (len(rs.clauses)+63)/64)
+	lits := map[int][]string{}
+	clauseOf := map[int][]int32{}
+	for id, cl := range rs.clauses {
+		if rs.primary[id] == nil {
+			continue
+		}
+		rs.scanned[id>>6] |= 1 << (id & 63)
+		for _, l := range cl {
+			lits[l.field] = append(lits[l.field], l.s)
+			clauseOf[l.field] = append(clauseOf[l.field], int32(id))
+		}
+	}
 	for f := range event.NumFields {
 		if ls := lits[int(f)]; len(ls) > 0 {
 			rs.prefs = append(rs.prefs, buildPrefilter(int(f), ls, clauseOf[int(f)]))
 			rs.views[f] |= 1 << vLower
+		}
+	}
+	for _, cl := range rs.clauses {
+		for _, l := range cl {
+			rs.views[l.field] |= 1 << vLower
 		}
 	}
 }
@@ -103,12 +115,14 @@ type Matcher struct {
 	img   []byte // scratch for derived paths
 	pimg  []byte
 	cand  []uint64 // rules to evaluate
+	known []uint64 // clauses tested on this row
 	hit   []uint64 // clauses that hold
 }
 
 // NewMatcher returns a Matcher for rs.
 func (rs *Ruleset) NewMatcher() *Matcher {
-	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always)), hit: make([]uint64, (rs.nclauses+63)/64)}
+	nc := len(rs.scanned)
+	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always)), known: make([]uint64, nc), hit: make([]uint64, nc)}
 }
 
 // view returns field f's value in view kind (vLower and vDash bits).
@@ -218,6 +232,7 @@ func (m *Matcher) Match(ev *event.Event, hits []int) []int {
 	rs := m.rs
 	copy(m.cand, rs.always)
 	clear(m.hit)
+	copy(m.known, rs.scanned)
 	for _, p := range rs.prefs {
 		p.scan(m.view(p.field, vLower), m.hit, m.cand, rs.primary)
 	}
@@ -232,12 +247,22 @@ func (m *Matcher) Match(ev *event.Event, hits []int) []int {
 	return hits
 }
 
-// reqsHold reports whether the scan found every clause rule i needs
-// besides the one that made it a candidate.
+// reqsHold reports whether every clause rule i needs besides the one that
+// made it a candidate holds.
 func (m *Matcher) reqsHold(i int) bool {
 	rs := m.rs
 	for _, c := range rs.reqs[rs.reqAt[i]:rs.reqAt[i+1]] {
-		if m.hit[c>>6]&(1<<(c&63)) == 0 {
+		w, bit := c>>6, uint64(1)<<(c&63)
+		if m.known[w]&bit == 0 {
+			m.known[w] |= bit
+			for _, l := range rs.clauses[c] {
+				if bytes.Contains(m.view(l.field, vLower), []byte(l.s)) {
+					m.hit[w] |= bit
+					break
+				}
+			}
+		}
+		if m.hit[w]&bit == 0 {
 			return false
 		}
 	}

@@ -102,10 +102,12 @@ type Ruleset struct {
 	needs    event.Set
 	prefs    []*prefilter // one per witnessed field
 	always   []uint64     // bit set of rules without a witness
-	nclauses int
-	// primary[c] lists the rules that clause c makes candidates; rule i
-	// also needs clauses reqs[reqAt[i]:reqAt[i+1]].
+	// clauses[c] is a clause some rule needs; primary[c] lists the rules
+	// it makes candidates (the clauses the prefilter scans for: bits in
+	// scanned). Rule i also needs clauses reqs[reqAt[i]:reqAt[i+1]].
+	clauses []clause
 	primary [][]int32
+	scanned []uint64
 	reqs    []int32
 	reqAt   []int32
 	// views[f] holds the view kinds any rule reads of field f.

@@ -24,7 +24,7 @@ func TestZZCount(t *testing.T) {
 			}
 		})
 	}
-	fmt.Println("values", nv, "lits", len(lits), "bytes", nb, "clauses", rs.nclauses)
+	fmt.Println("values", nv, "lits", len(lits), "bytes", nb, "clauses", len(rs.clauses))
 	for _, p := range rs.prefs {
 		fmt.Println("field", p.field, "states", len(p.next)>>p.shift, "shift", p.shift)
 	}
