@@ -144,7 +144,7 @@ func TestTranscript(t *testing.T) {
 		"1700000002," + csvQuote("echo ทดสอบ\nsecond line, with comma") + ",,,,,,\n" +
 		"1700000003,,cmd.exe,,,,,\n"
 	body2 := "process,\"_chunked_idx\"\r\n" + csvQuote("net user bob P@ss /add") + ",0\r\n" + "notepad.exe,1\r\n"
-	stream := getinfo("field=process") + execute(false, body1) + execute(false, "") +
+	stream := getinfo("field=process", "model=escu") + execute(false, body1) + execute(false, "") +
 		execute(false, body2) + execute(true, "")
 	out, stderr, code := run(t, []byte(stream))
 	if code != 0 {
@@ -220,7 +220,7 @@ func TestReplayMultibyte(t *testing.T) {
 	var m, b int
 	fmt.Sscanf(head, "chunked 1.0,%d,%d", &m, &b)
 	rest := rec[len(head)+m+b:]
-	stream := append([]byte(getinfo("field=teststring", "explain=true")), rest...)
+	stream := append([]byte(getinfo("field=teststring", "explain=true", "model=escu")), rest...)
 
 	out, stderr, code := run(t, stream)
 	if code != 0 {

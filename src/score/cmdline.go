@@ -60,7 +60,8 @@ type linearScorer struct {
 }
 
 func (s *linearScorer) Score(in *Input) Verdict {
-	s.in = features.Input{Cmdline: in.CommandLine()}
+	line := in.CommandLine()
+	s.in = features.Input{Cmdline: line[:min(len(line), MaxStageInput)]}
 	if s.l.m.Deobfuscate && in.Deob != nil {
 		s.in.Deobfuscated = in.Deobfuscated()
 		s.in.Techniques = uint64(in.Deob.Techniques)

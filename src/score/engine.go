@@ -1,6 +1,7 @@
 package score
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,14 @@ import (
 
 // None turns off the model (model=none) or the rules (rules=none).
 const None = "none"
+
+// MaxStageInput bounds what the deobfuscation stage and a trained model read
+// of a command line. Windows caps a command line at 32,767 UTF-16 code
+// units, so a longer value is not one; its first MaxStageInput bytes are
+// read, the stage reports limit_size, and memory stays bounded whatever the
+// field holds. (The ESCU model and the rules read it all, in linear time
+// and constant memory.)
+const MaxStageInput = 128 << 10
 
 // MaxRisk caps risk_score; risk-based alerting in ES sums risk across events,
 // so a single event should not dominate beyond this.
@@ -373,8 +382,17 @@ func (s *Scorer) Score(ev *event.Event) *Result {
 		return r
 	}
 	if s.deob != nil {
-		s.in.Deob = s.deob.Run(ev.CommandLine())
-		r.Obfuscation = s.in.Deob.Techniques &^ deobfuscate.Neutral
+		line := ev.CommandLine()
+		read := line[:min(len(line), MaxStageInput)]
+		d := s.deob.Run(read)
+		if d.Techniques != 0 && !bytes.Equal(d.Text, read) {
+			s.in.deobfuscated = d.Text
+		}
+		if len(line) > MaxStageInput {
+			d.Techniques |= 1 << deobfuscate.LimitSize
+		}
+		s.in.Deob = d
+		r.Obfuscation = d.Techniques &^ deobfuscate.Neutral
 	}
 	if s.model != nil {
 		v := s.model.Score(&s.in)

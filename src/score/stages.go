@@ -12,19 +12,16 @@ type Input struct {
 	// Deob is the deobfuscation stage's result for the command line; nil
 	// with deobfuscate=false.
 	Deob *deobfuscate.Result
+	// deobfuscated is Deob.Text when it differs from the command line.
+	deobfuscated []byte
 }
 
 // CommandLine is the event's command line.
 func (in *Input) CommandLine() []byte { return in.Event.Get(event.Process) }
 
-// Deobfuscated is the deobfuscated command line when the stage undid
-// something, else nil.
-func (in *Input) Deobfuscated() []byte {
-	if in.Deob == nil || in.Deob.Techniques == 0 {
-		return nil
-	}
-	return in.Deob.Text
-}
+// Deobfuscated is the deobfuscated command line when the stage changed
+// it, else nil.
+func (in *Input) Deobfuscated() []byte { return in.deobfuscated }
 
 // Model is a scoring model, selected with model=NAME.
 type Model interface {
