@@ -74,19 +74,46 @@ func withArgs(b *testing.B, path string, args ...string) string {
 	return out
 }
 
+// sigmaLookups returns a lookups folder whose Sigma pack "sigmahq" is
+// ../shared/sigma/rules (1,415 Windows process-creation rules), linked.
+func sigmaLookups(b *testing.B) string {
+	rules, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "sigma", "rules"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(rules); err != nil {
+		b.Skip("../shared/sigma not present: no Sigma ruleset to load")
+	}
+	dir := b.TempDir()
+	if err := os.Symlink(rules, filepath.Join(dir, "sigmahq")); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
 // BenchmarkStandardStream runs the binary over the standard stream exactly
 // as splunkd would start it, output to /dev/null, and reports rows/s, CPU
 // time per run and the process's peak RSS: with the default options (model
-// escu and pack sentinel_cmd), with the ESCU model alone (rules=none, what
-// the ESCU detection's macro runs) and with the rules alone.
+// cmdline, pack sentinel_cmd, deobfuscation), with the ESCU model alone
+// (what the ESCU detection's macro runs), with the rules alone, and with
+// SigmaHQ's 1,415 process-creation rules alone.
 func BenchmarkStandardStream(b *testing.B) {
 	const rows = 200_000
 	for _, bc := range []struct {
 		name string
 		args []string
-	}{{"default", nil}, {"escu", []string{"rules=none"}}, {"rules", []string{"model=none"}}} {
+	}{
+		{"default", nil},
+		{"escu", []string{"model=escu", "rules=none", "deobfuscate=false"}},
+		{"rules", []string{"model=none"}},
+		{"sigma", []string{"model=none", "rules=sigmahq"}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			input := withArgs(b, standardStream(b), bc.args...)
+			var lookups string
+			if bc.name == "sigma" {
+				lookups = sigmaLookups(b)
+			}
 			var cpu time.Duration
 			var peak int64
 			for b.Loop() {
@@ -96,6 +123,7 @@ func BenchmarkStandardStream(b *testing.B) {
 				}
 				null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 				cmd := exec.Command(binPath)
+				cmd.Env = append(os.Environ(), "SCORECMDLINE_LOOKUPS="+lookups)
 				var stderr bytes.Buffer
 				cmd.Stdin, cmd.Stdout, cmd.Stderr = in, null, &stderr
 				if err := cmd.Run(); err != nil {

@@ -155,7 +155,7 @@ func newEvaluator(lookupsDir string, models, packs []string, byLevel, deob bool)
 			}
 		}
 	}
-	if len(ev.dets) > 1 && len(models) <= 1 {
+	if len(models)+len(packs) > 1 && len(models) <= 1 {
 		model, name := "", "rules="+strings.Join(packs, ",")
 		if len(models) == 1 {
 			model = models[0]
