@@ -24,27 +24,64 @@ var facesCmdlines = []struct{ cmd, parent string }{
 	{"net user backdoor P@ss /add & net localgroup administrators backdoor /add", `C:\Windows\System32\wscript.exe`},
 	{"notepad.exe C:\\notes.txt", `C:\Windows\explorer.exe`},
 	{"powershell -c \"Set-MpPreference -DisableRealtimeMonitoring $true; [System.Text.Encoding]::UTF8\"", "mshta.exe"},
+	{`c^m^d /c "set a=net u&& set b=ser bob pw /a&& call %a%%b%dd"`, `C:\Windows\explorer.exe`},
+	{"powershell -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA", `C:\Windows\System32\cmd.exe`},
 }
 
 // scoringFields are the outputs every face must agree on.
-var scoringFields = []string{"score", "rule_hits", "rule_count", "mitre_technique_id", "certutil_abuse",
-	"scheduled_task", "user_creation", "shadow_delete", "suspicious_parent", "risk_score"}
+var scoringFields = []string{"score", "model_alert", "rule_hits", "rule_count", "rule_level", "mitre_technique_id", "certutil_abuse",
+	"scheduled_task", "user_creation", "shadow_delete", "suspicious_parent", "obfuscation", "risk_score"}
 
 // TestFacesAgree scores the same command lines through the three faces of
 // the binary (search command, `score`, modular input) and requires the same
 // scoring fields from each.
 func TestFacesAgree(t *testing.T) {
+	facesAgree(t, facesCmdlines)
+}
+
+// TestFacesAgreeTrainingRows does the same with rows the shipped cmdline
+// model was trained on: the first rows of every dev corpus file, so the
+// faces agree on the model's own training data.
+func TestFacesAgreeTrainingRows(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "corpus", "dev", "*.jsonl"))
+	if len(files) == 0 {
+		t.Skip("../shared/corpus/dev not present: no training rows to score")
+	}
+	var rows []struct{ cmd, parent string }
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.SplitN(string(data), "\n", 13)[:12] {
+			var r struct {
+				Cmdline     string `json:"cmdline"`
+				ParentImage string `json:"parent_image"`
+			}
+			if json.Unmarshal([]byte(line), &r) == nil && r.Cmdline != "" {
+				rows = append(rows, struct{ cmd, parent string }{r.Cmdline, r.ParentImage})
+			}
+		}
+	}
+	facesAgree(t, rows)
+}
+
+func facesAgree(t *testing.T, cmdlines []struct{ cmd, parent string }) {
 	dir := t.TempDir()
 	var jsonl bytes.Buffer
 	body := "process,parent_process_name\n"
-	for i, c := range facesCmdlines {
+	for i, c := range cmdlines {
 		rec, _ := json.Marshal(map[string]any{
 			"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Hostname": "ws1", "User": `LAB\bob`,
 			"UtcTime": fmt.Sprintf("2024-05-01 10:00:%02d.000", i), "ProcessId": fmt.Sprint(1000 + i),
 			"Image": `C:\Windows\System32\x.exe`, "CommandLine": c.cmd, "ParentImage": c.parent,
 		})
 		jsonl.Write(append(rec, '\n'))
-		body += csvQuote(c.cmd) + "," + csvQuote(filepath.Base(strings.ReplaceAll(c.parent, `\`, "/"))) + "\n"
+		parent := ""
+		if c.parent != "" {
+			parent = filepath.Base(strings.ReplaceAll(c.parent, `\`, "/"))
+		}
+		body += csvQuote(c.cmd) + "," + csvQuote(parent) + "\n"
 	}
 	file := filepath.Join(dir, "sysmon.jsonl")
 	if err := os.WriteFile(file, jsonl.Bytes(), 0o644); err != nil {
@@ -75,12 +112,12 @@ func TestFacesAgree(t *testing.T) {
 	}
 
 	// Modular input.
-	modin := runModinput(t, dir, file, len(facesCmdlines))
+	modin := runModinput(t, dir, file, len(cmdlines))
 
-	if len(search) != len(facesCmdlines) || len(tool) != len(facesCmdlines) {
+	if len(search) != len(cmdlines) || len(tool) != len(cmdlines) {
 		t.Fatalf("rows: search %d, score %d", len(search), len(tool))
 	}
-	for i := range facesCmdlines {
+	for i := range cmdlines {
 		for _, f := range scoringFields {
 			s, c, m := search[i][f], flat(tool[i][f]), flat(modin[i][f])
 			if s != c || s != m {
