@@ -16,8 +16,9 @@
 //	p:<name> i:<name>  parent and image base names, lower-cased
 //
 // The normalized text is the ASCII-lowered line with ^ " ' ` and NUL
-// deleted and whitespace runs collapsed to one space, so caret and quote
-// insertion do not change tokens. Besides the command line itself, tokens
+// deleted and white space turned into spaces, so caret and quote insertion
+// do not change tokens. (Runs of spaces are kept: collapsing them cost a
+// mispredicted branch per space and measured no better in CV.) Besides the command line itself, tokens
 // and grams are taken from the decoded -EncodedCommand payload and from the
 // deobfuscated text when it differs, into the same groups: an obfuscated
 // line shares the features of its clean form.
@@ -30,9 +31,11 @@
 //
 // Cost decides the rest (the model scores every row of a search, in about
 // 2 µs for 300 bytes): one gram length, since grams are most of the
-// lookups; a token hash that is FNV-1a grown byte by byte with a final
-// 64-bit mix; a gram hash that is one multiply of the gram's four bytes
-// packed in a sliding window. The hashes match nothing outside this package,
+// lookups; a token hash grown byte by byte by rotate-and-xor (a 3-cycle
+// dependency where FNV's multiply takes 5), without branches, then a 64-bit
+// mix; a gram hash that is one multiply of the gram's four bytes packed in a
+// sliding window; normalization and structure counted in one pass, without
+// branches but for rare bytes. The hashes match nothing outside this package,
 // and changing them (or any rule above) changes SchemeVersion. Extraction
 // reuses the Extractor's scratch, so scoring allocates nothing per row once
 // warm. With Names set, the Extractor also records each feature's text (the
@@ -43,6 +46,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 )
 
 // SchemeVersion identifies the feature definitions and hash above. A model
@@ -124,12 +128,21 @@ type Extractor struct {
 	enc   bool      // a -EncodedCommand payload was decoded
 	done  Groups
 
-	norm    []byte // backing store of texts
-	dec     []byte // scratch of the base64 decoder
+	norm    []byte   // backing store of texts
+	ends    []uint64 // token hashes of one text
+	dec     []byte   // scratch of the base64 decoder
 	buckets [NumGroups][]uint32
 	names   [NumGroups][]string
-	toks    []uint64 // token hashes of the current text, for bigrams
-	tokPos  [][2]int // token spans, only with Names
+	shape   shape // of the command line
+	scratch shape // of the other texts, unused
+}
+
+// shape is what the normalizing pass over the command line counts for the
+// s: features, and where it saw -EncodedCommand flag candidates.
+type shape struct {
+	punct, pct, caret, tick, plus, maxRun int
+	url, ipv4                             bool    // "://" or digit.digit seen: worth a closer look
+	enc                                   []int32 // offsets of - or / followed by e or E
 }
 
 // New returns an Extractor hashing into 2^bits buckets (1 <= bits <= MaxBits).
@@ -158,32 +171,42 @@ func (x *Extractor) Reset(in *Input) {
 	}
 	x.norm = x.norm[:0]
 	x.n = 0
-	x.addText(in.Cmdline)
+	x.addText(in.Cmdline, &x.shape)
 	x.enc = false
-	if p := x.decodeEncoded(in.Cmdline); p != nil {
+	if p := x.decodeEncoded(in.Cmdline, x.shape.enc); p != nil {
 		x.enc = true
-		x.addText(p)
+		x.addText(p, &x.scratch)
 	}
 	if d := in.Deobfuscated; d != nil && string(d) != string(in.Cmdline) {
-		x.addText(d)
+		x.addText(d, &x.scratch)
 	}
 }
 
-// addText appends the normalized form of s, padded with a space each end.
-func (x *Extractor) addText(s []byte) {
+// addText appends the normalized form of s, padded with a space each end,
+// and counts its shape into sh: one pass over the bytes for both.
+func (x *Extractor) addText(s []byte, sh *shape) {
 	start := len(x.norm)
 	buf := x.norm[:cap(x.norm)] // Reset sized it for every text
 	n := start
 	buf[n] = ' '
 	n++
-	for _, c := range s {
-		// Branch-free: write always, advance unless dropped or a second space.
-		m := norm[c]
-		buf[n] = m
-		if m != 0 && (m != ' ' || buf[n-1] != ' ') {
-			n++
+	*sh = shape{enc: sh.enc[:0]}
+	var punct, run, maxRun int
+	for i, c := range s {
+		// Branch-free where the bytes are too irregular to predict: write
+		// every byte, advance unless it is dropped; count base64 runs and
+		// punctuation by arithmetic.
+		k := int(class[c])
+		buf[n] = norm[c]
+		n += k >> cKeepBit & 1
+		run = (run + 1) * (k >> cB64Bit & 1)
+		maxRun = max(maxRun, run)
+		punct += k >> cPunctBit & 1
+		if k&cRare != 0 {
+			sh.rare(s, i)
 		}
 	}
+	sh.punct, sh.maxRun = punct, maxRun
 	if buf[n-1] != ' ' {
 		buf[n] = ' '
 		n++
@@ -193,8 +216,34 @@ func (x *Extractor) addText(s []byte) {
 	x.n++
 }
 
+// rare counts the rare byte s[i].
+func (sh *shape) rare(s []byte, i int) {
+	next := byte(0)
+	if i+1 < len(s) {
+		next = s[i+1]
+	}
+	switch s[i] {
+	case '%':
+		sh.pct++
+	case '^':
+		sh.caret++
+	case '`':
+		sh.tick++
+	case '+':
+		sh.plus++
+	case ':':
+		sh.url = sh.url || next == '/'
+	case '.':
+		sh.ipv4 = sh.ipv4 || i > 0 && isDigit(s[i-1]) && isDigit(next)
+	case '-', '/':
+		if next|0x20 == 'e' {
+			sh.enc = append(sh.enc, int32(i))
+		}
+	}
+}
+
 // norm maps a byte to its normalized form: ASCII lowered, white space to
-// ' ', and 0 for the bytes dropped (^ " ' `).
+// ' ', and 0 for the bytes dropped (^ " ' ` NUL).
 var norm = func() (t [256]byte) {
 	for c := range t {
 		t[c] = byte(c)
@@ -279,60 +328,33 @@ func (x *Extractor) name(g Group, s string) { x.names[g] = append(x.names[g], s)
 
 // structure emits the s: and t: features of the command line.
 func (x *Extractor) structure() {
-	cmd := x.in.Cmdline
-	var punct, pct, caret, tick, plus, run, maxRun int
-	for _, c := range cmd {
-		k := class[c]
-		if k&cAlnum != 0 {
-			run++
-			continue // the common case: nothing else to count
-		}
-		if k&cB64 != 0 {
-			run++
-		} else {
-			maxRun, run = max(maxRun, run), 0
-		}
-		if k&cPunct != 0 {
-			punct++
-			switch c {
-			case '%':
-				pct++
-			case '^':
-				caret++
-			case '`':
-				tick++
-			case '+':
-				plus++
-			}
-		}
-	}
-	maxRun = max(maxRun, run)
+	cmd, sh := x.in.Cmdline, &x.shape
 	share := 0
 	if len(cmd) > 0 {
-		share = punct * 20 / len(cmd)
+		share = sh.punct * 20 / len(cmd)
 	}
-	x.structFeat("len", min(bits.Len(uint(len(cmd))), 14))
-	x.structFeat("punct", share)
-	x.structFeat("b64run", min(bits.Len(uint(maxRun)), 12))
-	x.structFeat("pct", min(bits.Len(uint(pct)), 6))
-	x.structFeat("caret", min(bits.Len(uint(caret)), 6))
-	x.structFeat("tick", min(bits.Len(uint(tick)), 6))
+	x.structFeat(sLen, min(bits.Len(uint(len(cmd))), 14))
+	x.structFeat(sPunct, share)
+	x.structFeat(sB64Run, min(bits.Len(uint(sh.maxRun)), 12))
+	x.structFeat(sPct, min(bits.Len(uint(sh.pct)), 6))
+	x.structFeat(sCaret, min(bits.Len(uint(sh.caret)), 6))
+	x.structFeat(sTick, min(bits.Len(uint(sh.tick)), 6))
 	cc := 0
-	if plus > 0 {
+	if sh.plus > 0 {
 		cc = concats(cmd)
 	}
-	x.structFeat("concat", min(bits.Len(uint(cc)), 6))
-	if hasURL(cmd) {
-		x.structFeat("url", 1)
+	x.structFeat(sConcat, min(bits.Len(uint(cc)), 6))
+	if sh.url && hasURL(cmd) {
+		x.structFeat(sURL, 1)
 	}
-	if hasIPv4(cmd) {
-		x.structFeat("ipv4", 1)
+	if sh.ipv4 && hasIPv4(cmd) {
+		x.structFeat(sIPv4, 1)
 	}
 	if x.enc {
-		x.structFeat("encdecoded", 1)
+		x.structFeat(sEncDecoded, 1)
 	}
 	if x.in.Undone > 0 {
-		x.structFeat("undone", min(bits.Len(uint(x.in.Undone)), 12))
+		x.structFeat(sUndone, min(bits.Len(uint(x.in.Undone)), 12))
 	}
 	for t := x.in.Techniques; t != 0; t &= t - 1 {
 		bit := bits.TrailingZeros64(t)
@@ -343,12 +365,39 @@ func (x *Extractor) structure() {
 	}
 }
 
-func (x *Extractor) structFeat(name string, v int) {
-	x.emit(Struct, fnvInt(fnvString(seedStruct, name), uint64(v)))
+func (x *Extractor) structFeat(f structName, v int) {
+	x.emit(Struct, fnvInt(structSeeds[f], uint64(v)))
 	if x.Names {
-		x.name(Struct, "s:"+name+"="+itoa(v))
+		x.name(Struct, "s:"+structNames[f]+"="+itoa(v))
 	}
 }
+
+// The structure features, with their names hashed once.
+type structName uint8
+
+const (
+	sLen structName = iota
+	sPunct
+	sB64Run
+	sPct
+	sCaret
+	sTick
+	sConcat
+	sURL
+	sIPv4
+	sEncDecoded
+	sUndone
+	numStruct
+)
+
+var structNames = [numStruct]string{"len", "punct", "b64run", "pct", "caret", "tick", "concat", "url", "ipv4", "encdecoded", "undone"}
+
+var structSeeds = func() (h [numStruct]uint64) {
+	for i, n := range structNames {
+		h[i] = fnvString(seedStruct, n)
+	}
+	return h
+}()
 
 // context emits the parent and image base names.
 func (x *Extractor) context() {
@@ -369,8 +418,7 @@ func (x *Extractor) context() {
 }
 
 // scan emits the word, bigram and char features (as todo asks) of one
-// normalized text. A token's FNV-1a hash grows byte by byte; a char n-gram
-// is the low bytes of a sliding window, hashed by one multiply.
+// normalized text.
 func (x *Extractor) scan(t []byte, todo Groups) {
 	shift := 64 - x.bits
 	if todo.Has(Char) && len(t) >= GramLen {
@@ -394,36 +442,59 @@ func (x *Extractor) scan(t []byte, todo Groups) {
 	if !uni && !bi {
 		return
 	}
+	// Token hashes, branch-free (token boundaries are too irregular to
+	// predict): h restarts after every non-token byte, and ends[n] holds
+	// the hash of the n-th token once it has ended; n advances only then.
+	ends := x.ends[:cap(x.ends)]
+	if len(ends) < len(t)/2+2 {
+		ends = make([]uint64, len(t)/2+2) // tokens are separated, so at most len/2+1
+		x.ends = ends
+	}
+	h, was, n := uint64(0), uint64(0), 0
+	for _, c := range t {
+		tok := uint64(class[c] & cTok)
+		ends[n] = h
+		n += int(was &^ tok)
+		h = bits.RotateLeft64(h&-was, 7) ^ uint64(c)
+		was = tok
+	}
+	// The padding space ends every token.
 	ws, bs := x.buckets[Word], x.buckets[Bigram]
-	h, prev := uint64(0), uint64(0)
-	start, pStart, pEnd := -1, -1, 0 // current and previous token spans
-	for i, c := range t {
-		if class[c]&cTok != 0 {
-			if start < 0 {
-				start, h = i, offset
-			}
-			h = (h ^ uint64(c)) * prime
-			continue
-		}
-		if start < 0 {
-			continue
-		}
-		// A token ends at i; the padding space guarantees every token ends.
+	for k, h := range ends[:n] {
 		if uni {
 			ws = append(ws, uint32(mix(h^seedWord)>>shift))
-			if x.Names {
-				x.name(Word, "w:"+string(t[start:i]))
-			}
 		}
-		if bi && pStart >= 0 {
-			bs = append(bs, uint32(mix((prev*prime2+h)^seedBigram)>>shift))
-			if x.Names {
-				x.name(Bigram, "b:"+string(t[pStart:pEnd])+" "+string(t[start:i]))
-			}
+		if bi && k > 0 {
+			bs = append(bs, uint32(mix((ends[k-1]*prime2+h)^seedBigram)>>shift))
 		}
-		prev, pStart, pEnd, start = h, start, i, -1
 	}
 	x.buckets[Word], x.buckets[Bigram] = ws, bs
+	if x.Names {
+		x.tokenNames(t, uni, bi)
+	}
+}
+
+// tokenNames records the texts of scan's word and bigram features, in
+// scan's order.
+func (x *Extractor) tokenNames(t []byte, uni, bi bool) {
+	var prev []byte
+	for i := 0; i < len(t); {
+		if class[t[i]]&cTok == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(t) && class[t[j]]&cTok != 0 {
+			j++
+		}
+		if uni {
+			x.name(Word, "w:"+string(t[i:j]))
+		}
+		if bi && prev != nil {
+			x.name(Bigram, "b:"+string(prev)+" "+string(t[i:j]))
+		}
+		prev, i = t[i:j], j
+	}
 }
 
 // GramLen is the length of the char n-grams.
@@ -431,10 +502,16 @@ const GramLen = 4
 
 // Byte classes, one table lookup per byte.
 const (
-	cTok   = 1 << iota // token byte of the normalized (lowered) text: [a-z0-9_-]
-	cB64               // base64 alphabet: [A-Za-z0-9+/=]
-	cPunct             // ASCII, neither alphanumeric nor white space
-	cAlnum             // [A-Za-z0-9]
+	cTokBit   = iota // token byte of the normalized (lowered) text: [a-z0-9_-]
+	cB64Bit          // base64 alphabet: [A-Za-z0-9+/=]
+	cPunctBit        // ASCII, neither alphanumeric nor white space
+	cRareBit         // looked at by shape.rare: % ^ ` + : . - /
+	cKeepBit         // kept by normalization
+
+	cTok   = 1 << cTokBit
+	cB64   = 1 << cB64Bit
+	cPunct = 1 << cPunctBit
+	cRare  = 1 << cRareBit
 )
 
 var class = func() (t [256]uint8) {
@@ -450,8 +527,11 @@ var class = func() (t [256]uint8) {
 		if !alnum && !isSpace(b) && b < 0x80 {
 			t[c] |= cPunct
 		}
-		if alnum {
-			t[c] |= cAlnum
+		if strings.IndexByte("%^`+:.-/", b) >= 0 {
+			t[c] |= cRare
+		}
+		if norm[c] != 0 {
+			t[c] |= 1 << cKeepBit
 		}
 	}
 	return t

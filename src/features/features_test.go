@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"scorecmdline/src/internal/race"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -105,7 +107,7 @@ func TestNamesDoNotChangeBuckets(t *testing.T) {
 
 func TestNormalization(t *testing.T) {
 	tests := []struct{ a, b string }{
-		{`net user`, `N^E^T   "user"`},
+		{`net user`, `N^E^T "user"`},
 		{`whoami /all`, "WhoAmI\t/all"},
 		{`powershell iex`, "power`shell i'e'x"},
 	}
@@ -141,10 +143,12 @@ func TestDecodeEncoded(t *testing.T) {
 		{"powershell -e " + payload[:12], ""},                                                                                     // too short
 		{"powershell -e " + base64.StdEncoding.EncodeToString([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}), ""}, // not printable
 		{"x-e " + payload, ""}, // flag glued to a word
+		{"powershell -exec bypass /e " + payload + " -e " + utf16le("second one"), "Write-Host hello world"}, // the first that decodes
 	}
 	for _, tt := range tests {
 		x := New(20)
-		got := string(x.decodeEncoded([]byte(tt.cmd)))
+		x.Reset(&Input{Cmdline: []byte(tt.cmd)}) // finds the candidates
+		got := string(x.decodeEncoded([]byte(tt.cmd), x.shape.enc))
 		if got != tt.want {
 			t.Errorf("decodeEncoded(%q) = %q, want %q", tt.cmd, got, tt.want)
 		}
@@ -152,7 +156,8 @@ func TestDecodeEncoded(t *testing.T) {
 }
 
 func TestStructureHelpers(t *testing.T) {
-	ipv4 := map[string]bool{"1.2.3.4": true, "x 10.0.0.1/a": true, "1.2.3": false, "1.2.3.4.5": false, "1234.1.1.1": false, "v1.2.3.4": true}
+	ipv4 := map[string]bool{"1.2.3.4": true, "x 10.0.0.1/a": true, "1.2.3": false, "1.2.3.4.5": false, "1234.1.1.1": false, "v1.2.3.4": true,
+		".1.2.3.4": false, "1.2.3.4.": false, "x.y 1.2 3.4.5.6 7": true, "9.9.9": false, "a.1": false, "1.": false}
 	for s, want := range ipv4 {
 		if got := hasIPv4([]byte(s)); got != want {
 			t.Errorf("hasIPv4(%q) = %v", s, got)
@@ -167,7 +172,7 @@ func TestStructureHelpers(t *testing.T) {
 }
 
 func TestExtractAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	x := New(20)

@@ -109,47 +109,66 @@ func concats(s []byte) int {
 func isQuote(c byte) bool { return c == '\'' || c == '"' }
 
 func hasURL(s []byte) bool {
-	for i := 1; i+3 <= len(s); i++ {
-		if s[i] == ':' && s[i+1] == '/' && i+2 < len(s) && s[i+2] == '/' && isLetter(s[i-1]) {
+	for off := 0; ; {
+		k := bytes.Index(s[off:], []byte("://"))
+		if k < 0 {
+			return false
+		}
+		if i := off + k; i > 0 && isLetter(s[i-1]) {
 			return true
 		}
+		off += k + 1
 	}
-	return false
 }
 
 func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // hasIPv4 finds four dot-separated runs of 1-3 digits not inside a longer
-// run of digits and dots.
+// run of digits and dots. It looks only where a dot has a digit on each
+// side: most lines have none.
 func hasIPv4(s []byte) bool {
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) || i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
+	for d := 1; d+1 < len(s); d++ {
+		if s[d] != '.' || !isDigit(s[d-1]) || !isDigit(s[d+1]) {
 			continue
 		}
-		j, ok := i, true
-		for part := 0; part < 4 && ok; part++ {
-			k := j
-			for k < len(s) && k-j < 4 && isDigit(s[k]) {
-				k++
-			}
-			if n := k - j; n == 0 || n > 3 {
-				ok = false
-				break
-			}
-			j = k
-			if part < 3 {
-				if j >= len(s) || s[j] != '.' {
-					ok = false
-				}
-				j++
-			}
+		i := d - 1
+		for i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
+			i--
 		}
-		if ok && (j >= len(s) || !isDigit(s[j]) && s[j] != '.') {
+		// i starts the run of digits and dots holding this dot: an address
+		// must start it.
+		if ipv4At(s, i) {
 			return true
+		}
+		for d+1 < len(s) && (isDigit(s[d+1]) || s[d+1] == '.') {
+			d++
 		}
 	}
 	return false
+}
+
+// ipv4At reports whether s[i:] starts with a dotted quad that no digit or
+// dot follows.
+func ipv4At(s []byte, i int) bool {
+	j := i
+	for part := 0; part < 4; part++ {
+		k := j
+		for k < len(s) && k-j < 4 && isDigit(s[k]) {
+			k++
+		}
+		if n := k - j; n == 0 || n > 3 {
+			return false
+		}
+		j = k
+		if part < 3 {
+			if j >= len(s) || s[j] != '.' {
+				return false
+			}
+			j++
+		}
+	}
+	return j >= len(s) || !isDigit(s[j]) && s[j] != '.'
 }
 
 // minEncoded is the shortest base64 payload worth decoding.
@@ -158,19 +177,13 @@ const minEncoded = 16
 // decodeEncoded finds a PowerShell -EncodedCommand argument (flag -e, -ec or
 // any prefix of -encodedcommand, with - or /, then base64 of 16+ chars),
 // decodes it as UTF-16LE and returns it as UTF-8 when at least 90 % of it is
-// printable. The result lives in x.dec until the next call.
-func (x *Extractor) decodeEncoded(s []byte) []byte {
-	for _, sep := range [2]byte{'-', '/'} {
-		for off := 0; ; {
-			k := bytes.IndexByte(s[off:], sep)
-			if k < 0 {
-				break
-			}
-			i := off + k
-			off = i + 1
-			if p := x.encodedAt(s, i); p != nil {
-				return p
-			}
+// printable: the first flag of s that qualifies, among the candidate
+// offsets at (where - or / is followed by e or E). The result lives in
+// x.dec until the next call.
+func (x *Extractor) decodeEncoded(s []byte, at []int32) []byte {
+	for _, i := range at {
+		if p := x.encodedAt(s, int(i)); p != nil {
+			return p
 		}
 	}
 	return nil

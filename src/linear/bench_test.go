@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,11 +15,16 @@ import (
 
 var sink float64
 
-// benchLines imitates the standard bench stream's ~300-char process field
-// (shared/bench/gen_input.py): hot words mixed with neutral filler.
+// benchLines imitates the standard bench stream's process field
+// (shared/bench/gen_input.py, make_process): a process name, then hot words
+// (22 %) among neutral filler, 15 % of them with a number glued on, cut at
+// 300 ± 20 bytes.
 func benchLines() []string {
 	hot := strings.Fields(`-enc -encodedcommand bypass hidden downloadstring invoke-expression iex http:// https:// frombase64string -nop /c urlcache regsvr32 rundll32 schtasks /create certutil bitsadmin mshta wget curl base64`)
-	filler := strings.Fields(`C:\Windows\System32\ C:\Program\ Files\Vendor\ /opt/vendor/bin --config --verbose -ExecutionPolicy -WindowStyle -File report.xlsx update.ps1 payload.bin /var/cache --retry=3 -Command Get-Process Start-Sleep %APPDATA%\tmp\ user=svc_backup --no-check-certificate "quoted a,b,c value=$HOME x64 0x7ffe -o out.log 2>&1 && | ;`)
+	filler := []string{`C:\Windows\System32\`, `C:\Program Files\Vendor\`, `/opt/vendor/bin`, `--config`, `--verbose`,
+		`-ExecutionPolicy`, `-WindowStyle`, `-File`, `report.xlsx`, `update.ps1`, `payload.bin`, `/var/cache`, `--retry=3`,
+		`-Command`, `Get-Process`, `Start-Sleep`, `%APPDATA%\tmp\`, `user=svc_backup`, `--no-check-certificate`,
+		`"quoted arg"`, `a,b,c`, `value=$HOME`, `x64`, `0x7ffe`, `-o`, `out.log`, `2>&1`, `&&`, `|`, `;`}
 	procs := strings.Fields(`powershell.exe cmd.exe rundll32.exe regsvr32.exe mshta.exe certutil.exe bitsadmin.exe wscript.exe schtasks.exe net.exe curl wget python3 java`)
 	r := rand.New(rand.NewPCG(7, 7))
 	lines := make([]string, 1000)
@@ -26,14 +32,17 @@ func benchLines() []string {
 		var b strings.Builder
 		b.WriteString(procs[r.IntN(len(procs))])
 		for b.Len() < 300 {
+			tok := filler[r.IntN(len(filler))]
+			if r.Float64() < 0.22 {
+				tok = hot[r.IntN(len(hot))]
+			}
 			b.WriteByte(' ')
-			if r.IntN(5) == 0 {
-				b.WriteString(hot[r.IntN(len(hot))])
-			} else {
-				b.WriteString(filler[r.IntN(len(filler))])
+			b.WriteString(tok)
+			if r.Float64() < 0.15 {
+				b.WriteString(strconv.Itoa(r.IntN(100000)))
 			}
 		}
-		lines[i] = b.String()
+		lines[i] = b.String()[:min(b.Len(), 280+r.IntN(41))]
 	}
 	return lines
 }

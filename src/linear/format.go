@@ -161,8 +161,8 @@ func (m *Model) validate() error {
 		return fmt.Errorf("%d weights, want 2^%d", len(st.W), m.Bits)
 	case math.IsNaN(st.Bias) || math.IsInf(st.Bias, 0):
 		return fmt.Errorf("bias %v", st.Bias)
-	case !(st.Scale > 0 && st.Scale < 1):
-		return fmt.Errorf("scale %v outside (0,1)", st.Scale)
+	case !(st.Scale > 0) || math.IsInf(st.Scale, 0):
+		return fmt.Errorf("scale %v", st.Scale)
 	}
 	return nil
 }

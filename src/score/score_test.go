@@ -70,7 +70,7 @@ func TestNewErrors(t *testing.T) {
 		mod  func(*Options)
 		want string
 	}{
-		{func(o *Options) { o.Model = "nope" }, `unknown model "nope" (available: escu)`},
+		{func(o *Options) { o.Model = "nope" }, `unknown model "nope" (available: cmdline, escu)`},
 		{func(o *Options) { o.Rules = []string{"nope"} }, `unknown rule pack "nope" (available: sentinel_cmd)`},
 		{func(o *Options) { o.Rules = []string{"sentinel_cmd", "none"} }, "rules=none cannot be combined"},
 		{func(o *Options) { o.Rules = nil }, "rules must not be empty"},
@@ -116,7 +116,7 @@ func emit(e *Engine, r *Result) map[string][]string {
 
 func TestScore(t *testing.T) {
 	o := Defaults()
-	o.Explain = true
+	o.Model, o.Explain = "escu", true
 	e := engine(t, o)
 	sc := e.NewScorer()
 
@@ -157,6 +157,49 @@ func TestScore(t *testing.T) {
 	}
 }
 
+// The trained model: score is a probability, model_alert its stored
+// threshold, risk scaled by confidence, explain its top features.
+func TestCmdlineModel(t *testing.T) {
+	o := Defaults()
+	o.Rules, o.Explain = []string{None}, true
+	e := engine(t, o)
+	lm := e.model.(linearModel)
+	sc := e.NewScorer()
+	for _, line := range []string{benchLine, benignLine, "notepad.exe C:\\notes.txt", "whoami"} {
+		r := sc.Score(lineEvent([]byte(line), nil))
+		got := emit(e, r)
+		if r.Score < 0 || r.Score > 1 || r.ModelAlert != (r.Score > lm.m.Threshold) {
+			t.Errorf("%.40q: score %v alert %v (threshold %v)", line, r.Score, r.ModelAlert, lm.m.Threshold)
+		}
+		wantRisk := 0
+		if r.ModelAlert {
+			wantRisk = confidenceRisk(lm.m.Risk, r.Score, lm.m.Threshold)
+		}
+		if r.Risk != wantRisk+obfuscationRisk(r.Obfuscation) {
+			t.Errorf("%.40q: risk %d, want %d + obfuscation", line, r.Risk, wantRisk)
+		}
+		if f := got["score_features"]; len(f) == 0 || len(f) > explainTop {
+			t.Errorf("%.40q: score_features %q", line, f)
+		}
+	}
+	if r := sc.Score(lineEvent([]byte(benchLine), nil)); !r.ModelAlert {
+		t.Errorf("the download-and-persist line does not alert: %v", r.Score)
+	}
+}
+
+func TestConfidenceRisk(t *testing.T) {
+	for _, tt := range []struct {
+		p, t float64
+		want int
+	}{
+		{0.5, 0.5, 20}, {1, 0.5, 40}, {0.75, 0.5, 30}, {0.9, 0.9, 20}, {2, 0.5, 40},
+	} {
+		if got := confidenceRisk(40, tt.p, tt.t); got != tt.want {
+			t.Errorf("confidenceRisk(40, %v, %v) = %d, want %d", tt.p, tt.t, got, tt.want)
+		}
+	}
+}
+
 func TestRiskCapped(t *testing.T) {
 	e := engine(t, Options{Model: None, Rules: []string{"sentinel_cmd"}})
 	line := "vssadmin delete shadows /all & wmic shadowcopy delete & bcdedit /set x & net user a b /add & certutil -urlcache x"
@@ -166,7 +209,9 @@ func TestRiskCapped(t *testing.T) {
 }
 
 func TestAppendJSON(t *testing.T) {
-	e := engine(t, Defaults())
+	o := Defaults()
+	o.Model = "escu"
+	e := engine(t, o)
 	r := e.NewScorer().Score(lineEvent([]byte("net user bob pw /add"), []byte("cmd.exe")))
 	js := append([]byte{'{'}, r.AppendJSON(nil)...)
 	js = append(js, '}')

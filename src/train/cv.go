@@ -8,7 +8,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -27,11 +26,9 @@ type Config struct {
 	Prune       float64 // zero weights with |w| below it, in CV and in the final model
 	LRs, L2s    []float64
 	Epochs      []int // checkpoints evaluated in one fit
-	Cascade     bool
-	CascadeMiss float64 // share of the caught malicious OOF rows the cut may lose
-	Context     bool    // use parent and image names (only if both classes have them)
-	Deobfuscate bool    // fill Input.Deobfuscated with src/deobfuscate
-	Scrub       Scrub   // applied to training rows
+	Context     bool  // use parent and image names (only if both classes have them)
+	Deobfuscate bool  // fill Input.Deobfuscated with src/deobfuscate
+	Scrub       Scrub // applied to training rows
 	Workers     int
 	Progress    io.Writer
 	Base        *linear.Model // adapting: warm start and prior
@@ -41,44 +38,25 @@ type Config struct {
 type prepared struct {
 	rows   []Row
 	ex     []example
-	groups [2]features.Groups
+	groups features.Groups
 	fold   []int // fold of each row
 	folds  int
 }
 
-// stageGroups are the feature sets of the stages for a config.
-func stageGroups(cfg *Config) [2]features.Groups {
+// featureGroups is the feature set for a config.
+func featureGroups(cfg *Config) features.Groups {
 	if cfg.Base != nil {
-		g := [2]features.Groups{cfg.Base.Stages[0].Groups}
-		if len(cfg.Base.Stages) > 1 {
-			g[1] = cfg.Base.Stages[1].Groups
-		}
-		return g
+		return cfg.Base.Stages[0].Groups
 	}
-	g := [2]features.Groups{features.Cheap, features.Full}
 	if cfg.Context {
-		g[0] |= features.Set(features.Context)
-		g[1] |= features.Set(features.Context)
+		return features.Default | features.Set(features.Context)
 	}
-	if !cfg.Cascade {
-		g[0] = g[1]
-	}
-	return g
-}
-
-func (c *Config) stages() int {
-	if c.Base != nil {
-		return len(c.Base.Stages)
-	}
-	if c.Cascade {
-		return 2
-	}
-	return 1
+	return features.Default
 }
 
 // prepare scrubs, weighs, featurizes and folds the rows.
 func prepare(rows []Row, cfg *Config) *prepared {
-	p := &prepared{rows: rows, ex: make([]example, len(rows)), groups: stageGroups(cfg), fold: make([]int, len(rows)), folds: cfg.Folds}
+	p := &prepared{rows: rows, ex: make([]example, len(rows)), groups: featureGroups(cfg), fold: make([]int, len(rows)), folds: cfg.Folds}
 	texts := make([]string, len(rows))
 	tmplN := map[string]int{}
 	tmpl := make([]string, len(rows))
@@ -124,9 +102,7 @@ func prepare(rows []Row, cfg *Config) *prepared {
 					in.Techniques, in.Undone = uint64(r.Techniques), r.Undone
 				}
 				x.Reset(&in)
-				for s := 0; s < cfg.stages(); s++ {
-					p.ex[i].x[s] = x.AppendVector(nil, p.groups[s])
-				}
+				p.ex[i].x = x.AppendVector(nil, p.groups)
 			}
 		}()
 	}
@@ -201,9 +177,10 @@ type candidate struct {
 	auc   float64
 }
 
-// crossValidate fits every grid point on every fold for stage s and returns
-// the candidates with their OOF logits.
-func crossValidate(p *prepared, cfg *Config, s int) []*candidate {
+// crossValidate fits every grid point on every fold and returns the
+// candidates with their OOF logits, scored as the shipped model scores:
+// pruned and quantized.
+func crossValidate(p *prepared, cfg *Config) []*candidate {
 	var cands []*candidate
 	maxEpochs := slices.Max(cfg.Epochs)
 	type job struct{ lr, l2 float64 }
@@ -218,7 +195,7 @@ func crossValidate(p *prepared, cfg *Config, s int) []*candidate {
 	}
 	var warm *linear.Stage
 	if cfg.Base != nil {
-		warm = &cfg.Base.Stages[s]
+		warm = &cfg.Base.Stages[0]
 	}
 	for fold := 0; fold < p.folds; fold++ {
 		start := time.Now()
@@ -237,13 +214,17 @@ func crossValidate(p *prepared, cfg *Config, s int) []*candidate {
 			go func() {
 				defer wg.Done()
 				for j := range jobs {
-					f := newFitter(cfg.Bits, s, Params{j.lr, j.l2, maxEpochs}, warm, cfg.Seed^uint64(fold+1)<<32)
+					f := newFitter(cfg.Bits, Params{j.lr, j.l2, maxEpochs}, warm, cfg.Seed^uint64(fold+1)<<32)
+					if warm != nil {
+						f.focus(linear.Logit(cfg.Base.Threshold))
+					}
 					base := idx[[2]float64{j.lr, j.l2}]
 					for e := 1; e <= maxEpochs; e++ {
 						f.epoch(p.ex, train)
 						if k := slices.Index(cfg.Epochs, e); k >= 0 {
+							st := f.freeze(p.groups, cfg.Prune)
 							for _, i := range held {
-								cands[base+k].oof[i] = f.prunedLogit(p.ex[i].x[s], cfg.Prune)
+								cands[base+k].oof[i] = st.Logit(p.ex[i].x)
 							}
 						}
 					}
@@ -258,25 +239,14 @@ func crossValidate(p *prepared, cfg *Config, s int) []*candidate {
 		close(jobs)
 		wg.Wait()
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "stage %d fold %d/%d: %d train, %d held-out rows, %d fits (%.1fs)\n",
-				s, fold+1, p.folds, len(train), len(held), len(cfg.LRs)*len(cfg.L2s), time.Since(start).Seconds())
+			fmt.Fprintf(cfg.Progress, "fold %d/%d: %d train, %d held-out rows, %d fits (%.1fs)\n",
+				fold+1, p.folds, len(train), len(held), len(cfg.LRs)*len(cfg.L2s), time.Since(start).Seconds())
 		}
 	}
 	for _, c := range cands {
 		c.score, c.auc = selectionScore(p, c.oof, cfg.TargetFPR)
 	}
 	return cands
-}
-
-func (f *fitter) prunedLogit(x []features.Entry, prune float64) float64 {
-	z := f.bias
-	for _, en := range x {
-		// Through float32, as the shipped model stores it.
-		if w := float64(float32(f.w[en.Bucket])); math.Abs(f.w[en.Bucket]) >= prune {
-			z += float64(en.Value) * w
-		}
-	}
-	return z
 }
 
 // selectionScore is the mean, over files with malicious rows, of their TPR
@@ -322,41 +292,6 @@ func best(cands []*candidate) *candidate {
 		}
 	}
 	return b
-}
-
-// chooseCut returns the highest stage-0 logit below which at most
-// cfg.CascadeMiss of the malicious rows that stage 1 catches fall.
-func chooseCut(p *prepared, z0, z1 []float64, cfg *Config) float64 {
-	var benign []float64
-	for i, r := range p.rows {
-		if !r.Malicious {
-			benign = append(benign, z1[i])
-		}
-	}
-	t1 := metrics.ThresholdAtFPR(benign, cfg.TargetFPR)
-	var caught []float64
-	for i, r := range p.rows {
-		if r.Malicious && z1[i] > t1 {
-			caught = append(caught, z0[i])
-		}
-	}
-	if len(caught) == 0 {
-		return math.Inf(-1)
-	}
-	sort.Float64s(caught)
-	k := int(math.Floor(cfg.CascadeMiss * float64(len(caught))))
-	return caught[min(k, len(caught)-1)]
-}
-
-func cascade(z0, z1 []float64, cut float64) []float64 {
-	z := make([]float64, len(z0))
-	for i := range z {
-		z[i] = z1[i]
-		if z0[i] < cut {
-			z[i] = z0[i]
-		}
-	}
-	return z
 }
 
 // workers is the default parallelism.

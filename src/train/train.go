@@ -6,15 +6,23 @@
 // balanced, and every hyper-parameter setting of a small grid (learning
 // rate, L2, epochs) is fitted on k grouped folds: Atomic rows grouped by
 // technique, others by template, so that a held-out fold holds new attacks
-// and new command forms, as real data will. The setting with the best mean
-// per-file TPR at the target FPR wins; the cascade cut and the alert
-// threshold are read off its out-of-fold scores; a final fit on all rows is
-// the shipped model.
+// and new command forms, as real data will. Held-out rows are scored by the
+// fold's model pruned and quantized as it would ship. The setting with the
+// best mean per-file TPR at the target FPR wins; the alert threshold is read
+// off its out-of-fold benign scores, quantiles of its out-of-fold malicious
+// scores are kept in the model, and a final fit on all rows is the shipped
+// model.
 //
-// Adapting (--from): the shipped model is the warm start and the prior (L2
-// pulls weights back towards it), the user's rows are the training set, and
-// the threshold comes from their out-of-fold benign scores, so a SOC can
-// ask for at most N alerts per 10,000 of its own processes.
+// Adapting (--from): the shipped model is the warm start and the prior, the
+// user's rows are the training set, and the threshold comes from their
+// out-of-fold benign scores, so a SOC can ask for at most N alerts per
+// 10,000 of its own processes. Three things keep recall on attacks the
+// user's rows never show: the bias stays the shipped one, so only weights
+// the user's rows touch move; a row already on its side of the shipped
+// threshold by a margin is skipped, so the fit silences alerts rather than
+// making every user row look more benign; and no weight moves more than
+// adaptClip from the shipped one. The threshold never drops below the
+// shipped one.
 //
 // Everything is deterministic for a given --seed.
 package train
@@ -45,7 +53,7 @@ import (
 // Result is what a training run measured.
 type Result struct {
 	Model *linear.Model
-	OOF   []float64 // cascaded out-of-fold probability of each row
+	OOF   []float64 // out-of-fold probability of each row
 	Rows  []Row
 }
 
@@ -59,28 +67,16 @@ func Train(rows []Row, cfg *Config) (*Result, error) {
 		return nil, errors.New("need at least 2 folds")
 	}
 	p := prepare(rows, cfg)
-	n := cfg.stages()
-	var chosen [2]*candidate
-	var grids [2][]*candidate
-	for s := 0; s < n; s++ {
-		// Adapting, the grid is one documented fixed setting: the user's
-		// data is too small to tune on.
-		grids[s] = crossValidate(p, cfg, s)
-		chosen[s] = best(grids[s])
-	}
-	z := chosen[0].oof
-	cut := math.Inf(-1)
-	if n == 2 {
-		if cfg.Base != nil {
-			cut = cfg.Base.Cut
-		} else {
-			cut = chooseCut(p, chosen[0].oof, chosen[1].oof, cfg)
-		}
-		z = cascade(chosen[0].oof, chosen[1].oof, cut)
-	}
-	var benign []float64
+	// Adapting, the grid is one documented fixed setting: the user's data
+	// is too small to tune on.
+	grid := crossValidate(p, cfg)
+	chosen := best(grid)
+	z := chosen.oof
+	var benign, malicious []float64
 	for i, r := range rows {
-		if !r.Malicious {
+		if r.Malicious {
+			malicious = append(malicious, z[i])
+		} else {
 			benign = append(benign, z[i])
 		}
 	}
@@ -88,50 +84,71 @@ func Train(rows []Row, cfg *Config) (*Result, error) {
 		return nil, errors.New("no benign rows: the threshold is read off benign scores")
 	}
 	thr := metrics.ThresholdAtFPR(benign, cfg.TargetFPR)
-	if n == 2 && cfg.Base == nil && cut > thr {
-		// A row the cheap stage cuts must not alert on its cheap score.
-		cut = thr
-		z = cascade(chosen[0].oof, chosen[1].oof, cut)
-		benign = benign[:0]
-		for i, r := range rows {
-			if !r.Malicious {
-				benign = append(benign, z[i])
-			}
-		}
-		thr = metrics.ThresholdAtFPR(benign, cfg.TargetFPR)
+	m := &linear.Model{Bits: cfg.Bits, Deobfuscate: cfg.Deobfuscate, Malicious: quantiles(malicious)}
+	var warm *linear.Stage
+	if b := cfg.Base; b != nil {
+		// Never below the shipped threshold: where the user's rows are
+		// already quiet, recall is not given away. The user's malicious
+		// rows, if any, are too few to describe attacks: the shipped
+		// model's statistics stay.
+		thr = max(thr, linear.Logit(b.Threshold))
+		warm, m.Malicious = &b.Stages[0], b.Malicious
 	}
-	m := &linear.Model{Bits: cfg.Bits, Threshold: clamp01(linear.Sigmoid(thr)), Cut: cut, Deobfuscate: cfg.Deobfuscate}
-	var all []int
-	for i := range rows {
-		all = append(all, i)
+	m.Threshold = clamp01(linear.Sigmoid(thr))
+	if cfg.Base != nil {
+		m.Threshold = max(m.Threshold, cfg.Base.Threshold) // exactly, not through Logit
 	}
-	for s := 0; s < n; s++ {
-		var warm *linear.Stage
-		if cfg.Base != nil {
-			warm = &cfg.Base.Stages[s]
-		}
-		f := newFitter(cfg.Bits, s, chosen[s].p, warm, cfg.Seed)
-		for e := 0; e < chosen[s].p.Epochs; e++ {
-			f.epoch(p.ex, all)
-		}
-		m.Stages = append(m.Stages, f.freeze(p.groups[s], cfg.Prune))
+	all := make([]int, len(rows))
+	for i := range all {
+		all[i] = i
 	}
-	if n == 1 {
-		m.Cut = 0
+	f := newFitter(cfg.Bits, chosen.p, warm, cfg.Seed)
+	if warm != nil {
+		f.focus(linear.Logit(cfg.Base.Threshold))
 	}
+	for range chosen.p.Epochs {
+		f.epoch(p.ex, all)
+	}
+	m.Stages = []linear.Stage{f.freeze(p.groups, cfg.Prune)}
 	res := &Result{Model: m, Rows: rows, OOF: make([]float64, len(z))}
 	for i := range z {
 		res.OOF[i] = linear.Sigmoid(z[i])
 	}
-	m.Report = report(p, cfg, chosen, grids, z, thr, cut, m)
+	m.Report = report(p, cfg, chosen, grid, z, thr, m)
 	return res, nil
+}
+
+// quantiles returns linear.MaliciousQuantiles evenly spaced quantiles of
+// xs (nil for none).
+func quantiles(xs []float64) []float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	s := slices.Sorted(slices.Values(xs))
+	q := make([]float64, linear.MaliciousQuantiles)
+	for i := range q {
+		q[i] = s[i*(len(s)-1)/(len(q)-1)]
+	}
+	return q
+}
+
+// recallAt estimates from quantiles the share of malicious rows scoring
+// above logit t.
+func recallAt(q []float64, t float64) float64 {
+	n := 0
+	for _, x := range q {
+		if x > t {
+			n++
+		}
+	}
+	return float64(n) / float64(len(q))
 }
 
 func clamp01(x float64) float64 { return min(max(x, 0), 1) }
 
 // report is the text stored in the model file and printed by Main. It holds
 // no timings, so that the model bytes are reproducible.
-func report(p *prepared, cfg *Config, chosen [2]*candidate, grids [2][]*candidate, z []float64, thr, cut float64, m *linear.Model) string {
+func report(p *prepared, cfg *Config, chosen *candidate, grid []*candidate, z []float64, thr float64, m *linear.Model) string {
 	var b strings.Builder
 	mal, ben := 0, 0
 	labels := make([]bool, len(p.rows))
@@ -147,29 +164,22 @@ func report(p *prepared, cfg *Config, chosen [2]*candidate, grids [2][]*candidat
 		len(p.rows), mal, ben, cfg.Folds, cfg.Seed)
 	fmt.Fprintf(&b, "hash bits %d, prune |w| < %g, target FPR %g, context %v, deobfuscate %v\n",
 		cfg.Bits, cfg.Prune, cfg.TargetFPR, cfg.Context, cfg.Deobfuscate)
-	for s := 0; s < cfg.stages(); s++ {
-		fmt.Fprintf(&b, "\nstage %d (%s): grid, mean per-file OOF TPR at target FPR / AUC\n", s, strings.Join(groupList(p.groups[s]), "+"))
-		for _, c := range grids[s] {
-			mark := " "
-			if c == chosen[s] {
-				mark = "*"
-			}
-			fmt.Fprintf(&b, " %s lr=%-5g l2=%-6g epochs=%-2d  %.4f / %.4f\n", mark, c.p.LR, c.p.L2, c.p.Epochs, c.score, c.auc)
+	fmt.Fprintf(&b, "\nfeatures %s: grid, mean per-file OOF TPR at target FPR / AUC\n", strings.Join(groupList(p.groups), "+"))
+	for _, c := range grid {
+		mark := " "
+		if c == chosen {
+			mark = "*"
 		}
-	}
-	if cfg.stages() == 2 {
-		reach := [2]int{}
-		for i, r := range p.rows {
-			if chosen[0].oof[i] >= cut {
-				reach[btoi(r.Malicious)]++
-			}
-		}
-		fmt.Fprintf(&b, "\ncascade cut: stage-0 logit %.4f; OOF rows reaching stage 1: %.1f%% of benign, %.1f%% of malicious\n",
-			cut, pct(reach[0], ben), pct(reach[1], mal))
+		fmt.Fprintf(&b, " %s lr=%-5g l2=%-6g epochs=%-2d  %.4f / %.4f\n", mark, c.p.LR, c.p.L2, c.p.Epochs, c.score, c.auc)
 	}
 	auc, _ := metrics.AUC(labels, z)
 	c := metrics.Count(labels, z, thr)
 	fmt.Fprintf(&b, "\nthreshold: probability > %.6f (logit %.4f)\n", m.Threshold, thr)
+	if base := cfg.Base; base != nil && len(base.Malicious) > 0 {
+		t0 := linear.Logit(base.Threshold)
+		fmt.Fprintf(&b, "shipped threshold: logit %.4f; the shipped model's OOF malicious rows above it: %.0f%%, above the new one: %.0f%% (before the weight changes)\n",
+			t0, 100*recallAt(base.Malicious, t0), 100*recallAt(base.Malicious, thr))
+	}
 	fmt.Fprintf(&b, "OOF overall: AUC %.4f, TPR %.2f%%, FPR %.2f%%\n", auc, 100*c.TPR(), 100*c.FPR())
 	fmt.Fprintf(&b, "\n%-26s %6s %9s %7s %7s\n", "file", "rows", "label", "alerts", "rate")
 	files := map[string]*metrics.Confusion{}
@@ -203,13 +213,6 @@ func pct(a, n int) float64 {
 	return 100 * float64(a) / float64(n)
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func groupList(gs features.Groups) []string {
 	var s []string
 	for g := features.Group(0); g < features.NumGroups; g++ {
@@ -220,11 +223,11 @@ func groupList(gs features.Groups) []string {
 	return s
 }
 
-// topFeatures names the strongest weights of the last stage each way, by
-// re-extracting training rows with names until every bucket has one.
+// topFeatures names the strongest weights each way, by re-extracting
+// training rows with names until every bucket has one.
 func topFeatures(p *prepared, cfg *Config, m *linear.Model) string {
 	const n = 15
-	st := &m.Stages[len(m.Stages)-1]
+	st := &m.Stages[0]
 	idx := make([]int, 0, len(st.W))
 	for i, w := range st.W {
 		if w != 0 {
@@ -258,12 +261,12 @@ func topFeatures(p *prepared, cfg *Config, m *linear.Model) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nstrongest weights of stage %d (%d non-zero of %d):\n", len(m.Stages)-1, len(idx), len(st.W))
+	fmt.Fprintf(&b, "\nstrongest weights (%d non-zero of %d):\n", len(idx), len(st.W))
 	for k, i := range top {
 		if k == n {
 			b.WriteString("  --\n")
 		}
-		fmt.Fprintf(&b, "  %+8.4f  %q\n", st.W[i], cmp.Or(names[uint32(i)], fmt.Sprintf("bucket %d", i)))
+		fmt.Fprintf(&b, "  %+8.4f  %q\n", st.Weight(uint32(i)), cmp.Or(names[uint32(i)], fmt.Sprintf("bucket %d", i)))
 	}
 	return b.String()
 }
@@ -303,7 +306,9 @@ const usage = `usage: scorecmdline train -o MODEL [flags] FILE...
 
 Trains the cmdline model from labelled JSON Lines (cmdline, label, optional
 parent_image, image, technique) or CSV with a header. With --from, adapts the
-shipped model NAME to the user's rows and recalibrates its threshold on them.
+shipped model NAME to the user's rows and recalibrates its threshold on them
+(never below the shipped one); adapting defaults to --lr 0.05 --l2 0.01
+--epochs 3.
 `
 
 // Main is `scorecmdline train`. lookups holds the shipped models (--from).
@@ -316,7 +321,7 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 		name       = fl.String("name", "cmdline", "model name")
 		desc       = fl.String("description", "Hashed logistic regression over command-line tokens, n-grams and structure", "model description")
 		risk       = fl.Int("risk", 40, "risk_score contribution of an alert (0-100)")
-		bitsF      = fl.Uint("bits", 20, "hash bits (weights per stage = 2^bits)")
+		bitsF      = fl.Uint("bits", 17, "hash bits (2^bits weights)")
 		folds      = fl.Int("folds", 5, "cross-validation folds")
 		seed       = fl.Uint64("seed", 1, "random seed")
 		fpr        = fl.Float64("target-fpr", 0.01, "false-positive rate the threshold allows on benign OOF scores")
@@ -325,8 +330,6 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 		lrs        = fl.String("lr", "0.05,0.15", "learning rates to try")
 		l2s        = fl.String("l2", "1e-6", "L2 strengths to try (adapting: the pull towards the shipped weights)")
 		epochs     = fl.String("epochs", "4,8,12", "epoch counts to try")
-		casc       = fl.Bool("cascade", true, "two stages: cheap features first, char n-grams only where needed")
-		miss       = fl.Float64("cascade-miss", 0.005, "share of the caught malicious OOF rows the cascade may cut")
 		context    = fl.Bool("context", false, "use parent and image names (only when both classes carry them)")
 		deob       = fl.Bool("deobfuscate", false, "add features of the deobfuscated text (src/deobfuscate)")
 		scrubF     = fl.String("scrub", "", "scrub list (TOML) for training rows; default built in; none to disable")
@@ -348,8 +351,8 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 		fmt.Fprint(stderr, "train: -o MODEL is required\n")
 		return 2
 	}
-	cfg := &Config{Bits: *bitsF, Folds: *folds, Seed: *seed, TargetFPR: *fpr, Prune: *prune, Cascade: *casc,
-		CascadeMiss: *miss, Context: *context, Deobfuscate: *deob, Workers: workers(), Progress: stderr}
+	cfg := &Config{Bits: *bitsF, Folds: *folds, Seed: *seed, TargetFPR: *fpr, Prune: *prune,
+		Context: *context, Deobfuscate: *deob, Workers: workers(), Progress: stderr}
 	if *per10k > 0 {
 		cfg.TargetFPR = *per10k / 10000
 	}
@@ -399,7 +402,7 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 	}
 	if *from != "" {
 		// Adapting: no corpus scrub (the user's rows carry no corpus
-		// markers) and the base model fixes bits, stages, deobfuscation.
+		// markers) and the base model fixes bits, groups, deobfuscation.
 		base, err := linear.Load(lookups, *from+".model.bin")
 		if err != nil {
 			return fail("%v", err)
@@ -407,7 +410,7 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 		cfg.Base, cfg.Scrub = base, nil
 		cfg.Bits, cfg.Deobfuscate, cfg.Context = base.Bits, base.Deobfuscate, base.Stages[0].Groups.Has(features.Context)
 		if !flagSet(fl, "lr") {
-			cfg.LRs = []float64{0.02}
+			cfg.LRs = []float64{0.05}
 		}
 		if !flagSet(fl, "l2") {
 			cfg.L2s = []float64{0.01}
@@ -467,7 +470,7 @@ func Main(args []string, stdout, stderr io.Writer, lookups fs.FS) int {
 		}
 	}
 	fmt.Fprint(stdout, m.Report)
-	fmt.Fprintf(stdout, "\nwrote %s: %d bytes, %d stages\n", *out, len(data), len(m.Stages))
+	fmt.Fprintf(stdout, "\nwrote %s: %d bytes\n", *out, len(data))
 	fmt.Fprintf(stderr, "train: %.1fs\n", time.Since(start).Seconds())
 	return 0
 }

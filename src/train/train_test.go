@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +52,7 @@ func agentLines(seed uint64, n int) []Row {
 
 func testConfig() *Config {
 	return &Config{Bits: 12, Folds: 3, Seed: 7, TargetFPR: 0.05, Prune: 0.01, LRs: []float64{0.1}, L2s: []float64{1e-6},
-		Epochs: []int{2, 4}, Cascade: true, CascadeMiss: 0.01, Workers: 2}
+		Epochs: []int{2, 4}, Workers: 2}
 }
 
 func TestDeterministic(t *testing.T) {
@@ -165,6 +167,20 @@ func TestAdaptSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b, a := base.Model.Stages[0].Bias, adapted.Stages[0].Bias; a != b {
+		t.Errorf("adapting moved the bias %v -> %v", b, a)
+	}
+	if adapted.Threshold < base.Model.Threshold || !slices.Equal(adapted.Malicious, base.Model.Malicious) {
+		t.Errorf("threshold %v -> %v, or the shipped malicious quantiles were not kept", base.Model.Threshold, adapted.Threshold)
+	}
+	// No weight moved more than adaptClip, plus the default prune (0.1: a
+	// weight moved close to 0 is then zeroed) and a quantization step.
+	bs, as := &base.Model.Stages[0], &adapted.Stages[0]
+	for i := range bs.W {
+		if d := math.Abs(as.Weight(uint32(i)) - bs.Weight(uint32(i))); d > adaptClip+0.1+bs.Scale+as.Scale {
+			t.Fatalf("weight %d moved by %v", i, d)
+		}
+	}
 	attacks := synthetic(77, 200)
 	before, after := rates(base.Model, agents[100:], attacks), rates(adapted, agents[100:], attacks)
 	t.Logf("held-out agent FPR %.3f -> %.3f, attack TPR %.3f -> %.3f", before[0], after[0], before[1], after[1])
@@ -253,8 +269,8 @@ func TestAdaptOTRF(t *testing.T) {
 		}
 		rows = append(rows, r...)
 	}
-	cfg := &Config{Bits: 18, Folds: 3, Seed: 1, TargetFPR: 0.01, Prune: 0.1, LRs: []float64{0.15}, L2s: []float64{1e-6},
-		Epochs: []int{6}, Cascade: true, CascadeMiss: 0.005, Scrub: DefaultScrub(), Workers: 2}
+	cfg := &Config{Bits: 17, Folds: 3, Seed: 1, TargetFPR: 0.01, Prune: 0.1, LRs: []float64{0.15}, L2s: []float64{1e-6},
+		Epochs: []int{6}, Scrub: DefaultScrub(), Workers: 2}
 	res, err := Train(rows, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -278,13 +294,42 @@ func TestAdaptOTRF(t *testing.T) {
 	}
 	before, after := rates(base, held, attacks), rates(adapted, held, attacks)
 	t.Logf("held-out OTRF FPR %.3f -> %.3f; dev malicious TPR %.3f -> %.3f", before[0], after[0], before[1], after[1])
-	if !(after[0] < before[0]) {
-		t.Errorf("FPR on held-out OTRF rows did not fall: %.3f -> %.3f", before[0], after[0])
+	// Measured: FPR 0.897 -> 0.003, TPR 0.993 -> 0.893. The issue asks for
+	// recall within a few points; the bounded, focused update roughly
+	// halves the loss of the first version (17 points) but does not reach
+	// that, and the figure moves by ±2 points with the feature hash, so the
+	// recall bound here is 12 points: a regression guard, not the goal.
+	if after[0] > 0.02 || after[0] > before[0]/10 {
+		t.Errorf("FPR on held-out OTRF rows %.3f -> %.3f, want well below the base and <= 2%%", before[0], after[0])
 	}
-	// The goal is a drop of a few points; today it is about 18 (half of it
-	// from the kept cascade cut), so this guards against regressions only.
-	if after[1] < before[1]-0.25 {
-		t.Errorf("recall on dev malicious rows fell more than 25 points: %.3f -> %.3f", before[1], after[1])
+	if after[1] < before[1]-0.12 {
+		t.Errorf("recall on dev malicious rows fell more than 12 points: %.3f -> %.3f", before[1], after[1])
+	}
+	if adapted.Threshold < base.Threshold {
+		t.Errorf("adapted threshold %.4f below the shipped %.4f", adapted.Threshold, base.Threshold)
+	}
+}
+
+func TestQuantiles(t *testing.T) {
+	if quantiles(nil) != nil {
+		t.Error("quantiles of nothing")
+	}
+	xs := make([]float64, 1001)
+	for i := range xs {
+		xs[(i*3)%len(xs)] = float64(i) // 0..1000 shuffled
+	}
+	q := quantiles(xs)
+	if len(q) != linear.MaliciousQuantiles || q[0] != 0 || q[50] != 500 || q[100] != 1000 {
+		t.Errorf("quantiles = %v", q)
+	}
+	tests := []struct {
+		t     float64
+		above int // of the 101 quantiles 0, 10, ..., 1000
+	}{{-1, 101}, {499.5, 51}, {500, 50}, {1000, 0}, {955, 5}}
+	for _, tt := range tests {
+		if got, want := recallAt(q, tt.t), float64(tt.above)/101; math.Abs(got-want) > 1e-9 {
+			t.Errorf("recallAt(%v) = %v, want %v", tt.t, got, want)
+		}
 	}
 }
 
