@@ -39,8 +39,9 @@ parent_image and image) and prints, per detector, per file and overall: rows,
 alerts, TPR and FPR at the deployed decision, and for a model's raw score the
 ROC AUC and the TPR at 1% and 0.1% FPR. Detectors: each model alone
 (model_alert, the decision stored in its file), each rule pack alone
-(rule_count > 0), and all of them together as the search command runs them
-(model_alert = 1 or rule_count > 0).
+(rule_count > 0), the deobfuscation stage (a row alerts when it undid a
+technique: the obfuscation field is not empty), and all of them together as
+the search command runs them (model_alert = 1 or rule_count > 0).
 
 Options:
 `)
@@ -80,13 +81,17 @@ Options:
 
 // detector is one thing eval measures: an engine and how a row alerts.
 type detector struct {
-	name   string
-	scorer *score.Scorer
-	model  bool        // report the raw score's AUC and TPR at FPR
-	level  rules.Level // rule hits count from this level
+	name        string
+	scorer      *score.Scorer
+	model       bool        // report the raw score's AUC and TPR at FPR
+	level       rules.Level // rule hits count from this level
+	obfuscation bool        // the row alerts when the deobfuscation stage undid something
 }
 
 func (d *detector) alert(r *score.Result) bool {
+	if d.obfuscation {
+		return r.Obfuscation != 0
+	}
 	return r.ModelAlert || (len(r.Hits) > 0 && r.Level >= d.level)
 }
 
@@ -154,6 +159,14 @@ func newEvaluator(lookupsDir string, models, packs []string, byLevel, deob bool)
 				}
 			}
 		}
+	}
+	if deob {
+		// Obfuscation as a detector of its own: how often the stage finds
+		// something to undo, on attacks and on benign lines.
+		if err := add("obfuscation", "", nil, 0); err != nil {
+			return nil, err
+		}
+		ev.dets[len(ev.dets)-1].obfuscation = true
 	}
 	if len(models)+len(packs) > 1 && len(models) <= 1 {
 		model, name := "", "rules="+strings.Join(packs, ",")
@@ -319,7 +332,8 @@ func (rep *evalReport) table(w io.Writer) {
 	tw.Flush()
 	fmt.Fprint(w, `
 alerts: a model's deployed decision (model_alert, e.g. escu: len(cmdline) > 200 and score > 0.5),
-rule_count > 0 for packs (from min_level when given), either for the combination.
+rule_count > 0 for packs (from min_level when given), obfuscation not empty for
+obfuscation, model_alert or rule_count > 0 for the combination.
 AUC and TPR at FPR rank a model's raw score, ungated.
 `)
 }
