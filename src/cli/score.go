@@ -67,6 +67,12 @@ func runScore(env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "scorecmdline score: %v\n", err)
 		return 2
 	}
+	for _, w := range eng.Warnings() {
+		fmt.Fprintf(env.Stderr, "scorecmdline score: warning: %s\n", w)
+	}
+	for _, n := range eng.Notes() {
+		fmt.Fprintf(env.Stderr, "scorecmdline score: %s\n", n)
+	}
 	files := flags.Args()
 	if len(files) == 0 {
 		files = []string{"-"}

@@ -3,6 +3,9 @@ package score
 import (
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +46,8 @@ func isSigmaPack(fsys fs.FS, name string) bool {
 // the load time.
 func loadSigmaPack(fsys fs.FS, name string, min rules.Level) (s *sigmaRules, warn []string, note string, err error) {
 	start := time.Now()
-	rs, rep, err := sigma.Load(fsys, name, sigma.Options{MinLevel: sigma.Level(min)})
+	cache := sigmaCacheDir()
+	rs, rep, err := sigma.Load(fsys, name, sigma.Options{MinLevel: sigma.Level(min), CacheDir: cache})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("sigma pack %s: %w", name, err)
 	}
@@ -67,6 +71,12 @@ func loadSigmaPack(fsys fs.FS, name string, min rules.Level) (s *sigmaRules, war
 	}
 	note = fmt.Sprintf("sigma pack %s: %d rules loaded, %d skipped, %d failed, in %v",
 		name, rep.Rules, skipped(rep), rep.Failed, time.Since(start).Round(time.Millisecond))
+	if rep.Cache != "" {
+		note += "; cache " + rep.Cache
+		if rep.Cache != "hit" {
+			pruneCache(cache, keepCacheFiles)
+		}
+	}
 	return s, warn, note, nil
 }
 
@@ -91,3 +101,52 @@ func (m sigmaMatcher) Normalized() []byte                { return nil }
 
 // Detail names the search identifiers that held.
 func (m sigmaMatcher) Detail(dst []byte, rule int) []byte { return m.m.AppendExplain(dst, rule) }
+
+// EnvCache names the folder of compiled Sigma packs; "none" turns the cache
+// off. By default it is the user's cache folder (on a Splunk host, that of
+// the user splunkd runs as).
+const EnvCache = "SCORECMDLINE_CACHE"
+
+// keepCacheFiles bounds the compiled packs kept: one per pack version in
+// use, the newest first.
+const keepCacheFiles = 8
+
+// sigmaCacheDir returns the cache folder, created if need be, or "" when
+// there is none to use: a search then compiles its packs itself.
+func sigmaCacheDir() string {
+	dir := os.Getenv(EnvCache)
+	switch dir {
+	case "none":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(base, "scorecmdline", "sigma")
+	}
+	if os.MkdirAll(dir, 0o755) != nil {
+		return ""
+	}
+	return dir
+}
+
+// pruneCache removes all but the keep newest cache files of dir: every
+// edit of a pack leaves a compiled file behind.
+func pruneCache(dir string, keep int) {
+	files, _ := filepath.Glob(filepath.Join(dir, "sigma-*.cache"))
+	if len(files) <= keep {
+		return
+	}
+	mtime := func(f string) time.Time {
+		st, err := os.Stat(f)
+		if err != nil {
+			return time.Time{}
+		}
+		return st.ModTime()
+	}
+	slices.SortFunc(files, func(a, b string) int { return mtime(b).Compare(mtime(a)) })
+	for _, f := range files[keep:] {
+		os.Remove(f)
+	}
+}

@@ -8,18 +8,20 @@ import (
 
 // prefilter is an Aho–Corasick automaton over the witness literals of one
 // field, compiled to a DFA over byte classes: one table load per byte of
-// the lower-cased value. The maxClasses-1 bytes most used in literals get
-// a class each; the others share class 0, so a literal with a rare byte
-// also "occurs" where another rare byte stands. That only over-reports,
-// which a witness may, and keeps the table small enough for the cache.
+// the lower-cased value. Bytes in no literal are class 0; the maxClasses-3
+// bytes most used in literals get a class each; the others share class 1
+// (non-ASCII) or 2, so a literal with a rare byte also "occurs" where
+// another rare byte stands. That only over-reports, which a witness may, and keeps the table
+// small enough for the cache.
 type prefilter struct {
 	field int
 	class [256]uint8
 	shift uint8 // log2 of the row length
-	// next[s+c] is the state after class c from state s; states are
-	// premultiplied by the row length, and the top bit marks a state at
-	// which literals end (its own or its suffixes').
-	next []uint32
+	// next[s<<shift|c] is the state after class c from state s; the top
+	// bit marks a state at which literals end (its own or its suffixes').
+	// 16 bits keep the table in the cache; more states take another
+	// automaton.
+	next []uint16
 	// Per state id: the clauses whose literal ends there (outs[outAt[id]:
 	// outAt[id+1]]) and the next shorter suffix state with outputs (or -1).
 	outAt []int32
@@ -28,10 +30,23 @@ type prefilter struct {
 }
 
 const (
-	accept     = 1 << 31
+	accept     = 1 << 15
+	maxStates  = accept
 	maxClasses = 64
 )
 
+// buildPrefilters returns automata over the literals (lits[i] is one of
+// clause clauseOf[i]), as many as the state bound needs.
+func buildPrefilters(field int, lits []string, clauseOf []int32) []*prefilter {
+	if p := buildPrefilter(field, lits, clauseOf); p != nil {
+		return []*prefilter{p}
+	}
+	h := len(lits) / 2
+	return append(buildPrefilters(field, lits[:h], clauseOf[:h]), buildPrefilters(field, lits[h:], clauseOf[h:])...)
+}
+
+// buildPrefilter returns nil when the literals need more than maxStates
+// states (one literal never does).
 func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 	p := &prefilter{field: field}
 	var count [256]int
@@ -47,11 +62,19 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 		}
 	}
 	slices.SortStableFunc(used, func(a, b byte) int { return cmp.Compare(count[b], count[a]) })
-	used = used[:min(len(used), maxClasses-1)]
-	for i, b := range used {
-		p.class[b] = uint8(i + 1)
+	nclass := len(used) + 1
+	if nclass > maxClasses {
+		// Rare bytes share class 1 beyond ASCII, class 2 within: a
+		// non-ASCII literal never "occurs" in ASCII text.
+		for _, b := range used[maxClasses-3:] {
+			p.class[b] = 1 + uint8(b>>7^1)
+		}
+		used, nclass = used[:maxClasses-3], maxClasses
 	}
-	p.shift = uint8(bits.Len(uint(len(used))))
+	for i, b := range used {
+		p.class[b] = uint8(nclass - len(used) + i)
+	}
+	p.shift = uint8(bits.Len(uint(nclass - 1)))
 	n := uint32(1) << p.shift
 	nc := int(n)
 	// Trie, sparse while it grows.
@@ -76,6 +99,9 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 		own[st] = append(own[st], clauseOf[li])
 	}
 	ns := len(own)
+	if ns > maxStates {
+		return nil
+	}
 	kids := make([][]edge, ns) // per state: (child, class), for the walk
 	for e, t := range child {
 		kids[e.from] = append(kids[e.from], edge{t, e.c})
@@ -110,9 +136,9 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 			queue = append(queue, k.from)
 		}
 	}
-	p.next = make([]uint32, len(trie))
+	p.next = make([]uint16, len(trie))
 	for i, t := range trie {
-		v := uint32(t) << p.shift
+		v := uint16(t)
 		if hasOut[t] {
 			v |= accept
 		}
@@ -129,15 +155,15 @@ func buildPrefilter(field int, lits []string, clauseOf []int32) *prefilter {
 // scan sets in hit every clause with a literal in s, and in cand the rules
 // those clauses make candidates.
 func (p *prefilter) scan(s []byte, hit, cand []uint64, primary [][]int32) {
-	st := uint32(0)
+	st := 0
 	next, class, shift := p.next, &p.class, p.shift
 	for _, b := range s {
-		st = next[st+uint32(class[b])]
-		if st&accept == 0 {
+		t := next[st<<shift|int(class[b])]
+		st = int(t &^ accept)
+		if t&accept == 0 {
 			continue
 		}
-		st &^= accept
-		for id := int32(st >> shift); id >= 0; id = p.dict[id] {
+		for id := int32(st); id >= 0; id = p.dict[id] {
 			for _, c := range p.outs[p.outAt[id]:p.outAt[id+1]] {
 				if hit[c>>6]&(1<<(c&63)) != 0 {
 					continue

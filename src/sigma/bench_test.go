@@ -62,12 +62,32 @@ func benchMatch(b *testing.B, evs []*event.Event) {
 	}
 }
 
+// BenchmarkLoad: cold (parse and compile), warm (decode the cache) and
+// warm up to the first match of a row.
 func BenchmarkLoad(b *testing.B) {
 	fsys := os.DirFS(sharedDir(b, "sigma"))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := Load(fsys, "rules", Options{}); err != nil {
-			b.Fatal(err)
-		}
+	dir := b.TempDir()
+	if _, rep, err := Load(fsys, "rules", Options{CacheDir: dir}); err != nil || rep.Cache == "hit" {
+		b.Fatal(err, rep.Cache)
+	}
+	ev := &event.Event{}
+	ev.Set(event.Process, []byte(`"C:\Windows\System32\cmd.exe" /c whoami /all`))
+	for _, bc := range []struct {
+		name  string
+		opts  Options
+		match bool
+	}{{"cold", Options{}, false}, {"warm", Options{CacheDir: dir}, false}, {"warm_first_match", Options{CacheDir: dir}, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rs, rep, err := Load(fsys, "rules", bc.opts)
+				if err != nil || bc.opts.CacheDir != "" && rep.Cache != "hit" {
+					b.Fatal(err, rep.Cache)
+				}
+				if bc.match {
+					sinkHits = rs.NewMatcher().Match(ev, nil)
+				}
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -28,6 +30,9 @@ type Options struct {
 	// MinLevel leaves out rules below it (and rules without a level); zero
 	// loads every level.
 	MinLevel Level
+	// CacheDir, when not empty, is a folder where Load keeps the compiled
+	// ruleset (see Load). It must exist.
+	CacheDir string
 }
 
 // MaxFileSize bounds a rule file; larger files are reported and skipped.
@@ -37,37 +42,112 @@ const MaxFileSize = 1 << 20
 // lexical order) and compiles the Windows process_creation rules. Problems
 // with rules, filters or files go to the Report and those are skipped; the
 // error is for a pack that cannot be read at all (or a bad ConfigFile).
+//
+// With Options.CacheDir, the compiled ruleset is also kept there, keyed by
+// a hash of every file's bytes, the configuration, the options and the
+// engine version; a later Load of the same pack decodes it instead of
+// parsing (Report.Cache says which happened). A cache file that does not
+// verify is ignored and rewritten.
 func Load(fsys fs.FS, dir string, opts Options) (*Ruleset, *Report, error) {
-	cfg := opts.Config
-	if cfg == nil {
-		var err error
-		if cfg, err = readConfig(fsys, dir); err != nil {
-			return nil, nil, err
+	pk, err := readPack(fsys, dir, opts.Config == nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.CacheDir == "" {
+		return pk.load(opts)
+	}
+	key := pk.key(opts)
+	file := cachePath(opts.CacheDir, key)
+	rs, rep, cerr := readCache(file, key)
+	if cerr == nil {
+		rep.Cache = "hit"
+		return rs, rep, nil
+	}
+	if rs, rep, err = pk.load(opts); err != nil {
+		return nil, nil, err
+	}
+	rep.Cache = "miss (" + cerr.Error() + ")"
+	if werr := writeCache(opts.CacheDir, file, key, rs, rep); werr != nil {
+		rep.Cache += "; not written: " + werr.Error()
+	}
+	return rs, rep, nil
+}
+
+// pack is a rule pack read into memory.
+type pack struct {
+	dir   string
+	cfg   []byte // ConfigFile, nil when absent
+	files []packFile
+}
+
+type packFile struct {
+	path string
+	data []byte
+	err  error
+}
+
+// readPack reads the rule files, and the ConfigFile when withConfig.
+func readPack(fsys fs.FS, dir string, withConfig bool) (*pack, error) {
+	pk := &pack{dir: dir}
+	if withConfig {
+		data, err := fs.ReadFile(fsys, path.Join(dir, ConfigFile))
+		switch {
+		case err == nil:
+			pk.cfg = data
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, err
 		}
 	}
-	rep := &Report{Skipped: map[string]int{}}
-	l := &loader{cfg: cfg, opts: opts, rep: rep}
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
-			return nil
+		if !d.IsDir() && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
+			pk.files = append(pk.files, packFile{path: p})
 		}
-		rep.Files++
-		data, err := readLimited(fsys, p)
-		if err != nil {
-			l.problem(p, 0, "", err.Error())
-			return nil
-		}
-		l.file(p, data)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rs := l.build()
-	return rs, rep, nil
+	// Opening and reading a file is a few system calls each: a few
+	// readers overlap them.
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(pk.files); i = int(next.Add(1) - 1) {
+				f := &pk.files[i]
+				f.data, f.err = readLimited(fsys, f.path)
+			}
+		})
+	}
+	wg.Wait()
+	return pk, nil
+}
+
+// load parses and compiles the pack.
+func (pk *pack) load(opts Options) (*Ruleset, *Report, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = DefaultConfig()
+		if pk.cfg != nil {
+			var err error
+			if cfg, err = ParseConfig(bytes.NewReader(pk.cfg)); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", path.Join(pk.dir, ConfigFile), err)
+			}
+		}
+	}
+	rep := &Report{Skipped: map[string]int{}, Files: len(pk.files)}
+	l := &loader{cfg: cfg, opts: opts, rep: rep}
+	for _, f := range pk.files {
+		if f.err != nil {
+			l.problem(f.path, 0, "", f.err.Error())
+			continue
+		}
+		l.file(f.path, f.data)
+	}
+	return l.build(), rep, nil
 }
 
 // Check loads the pack with every status and returns all its problems, for
@@ -80,29 +160,30 @@ func Check(fsys fs.FS, dir string) []Problem {
 	return rep.Problems
 }
 
-func readConfig(fsys fs.FS, dir string) (*Config, error) {
-	f, err := fsys.Open(path.Join(dir, ConfigFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return DefaultConfig(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	c, err := ParseConfig(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path.Join(dir, ConfigFile), err)
-	}
-	return c, nil
-}
-
 func readLimited(fsys fs.FS, p string) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	// A buffer of the file's size takes one read (plus the one that sees
+	// the end) where growing one from 512 bytes takes several.
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Size() >= 0 {
+		size = min(fi.Size(), MaxFileSize) + 1
+	}
+	data := make([]byte, size)
+	n, err := io.ReadFull(f, data)
+	data = data[:n]
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		err = nil
+	case err == nil:
+		// Longer than it said: read on, within the bound.
+		var rest []byte
+		rest, err = io.ReadAll(io.LimitReader(f, MaxFileSize+1-int64(n)))
+		data = append(data, rest...)
+	}
 	if err == nil && len(data) > MaxFileSize {
 		err = fmt.Errorf("larger than %d bytes", MaxFileSize)
 	}

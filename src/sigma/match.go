@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"scorecmdline/src/event"
 )
 
 // maxWitness bounds the literals the prefilter looks for, in bytes.
-const maxWitness = 12
+const maxWitness = 8
 
 // compile computes each rule's req, the fields and views the rules read,
 // and one prefilter per witnessed field over the rules' cheapest clauses.
@@ -29,7 +30,13 @@ func (rs *Ruleset) compile() {
 			}
 		})
 		rq := r.cond.req(r.searches)
-		if len(rq) == 0 {
+		// The cheapest clause without a one-byte literal makes the rule a
+		// candidate (one-byte literals hold on nearly every row: they
+		// would only slow the scan); the others are tested after it.
+		prim := slices.IndexFunc(rq, func(cl clause) bool {
+			return !slices.ContainsFunc(cl, func(l lit) bool { return len(l.s) < 2 })
+		})
+		if prim < 0 {
 			rs.always[i>>6] |= 1 << (i & 63)
 		}
 		for k, cl := range rq {
@@ -41,7 +48,7 @@ func (rs *Ruleset) compile() {
 				rs.clauses = append(rs.clauses, cl)
 				rs.primary = append(rs.primary, nil)
 			}
-			if k == 0 {
+			if k == prim {
 				rs.primary[id] = append(rs.primary[id], int32(i))
 			} else {
 				rs.reqs = append(rs.reqs, id)
@@ -64,10 +71,11 @@ func (rs *Ruleset) compile() {
 	}
 	for f := range event.NumFields {
 		if ls := lits[int(f)]; len(ls) > 0 {
-			rs.prefs = append(rs.prefs, buildPrefilter(int(f), ls, clauseOf[int(f)]))
+			rs.prefs = append(rs.prefs, buildPrefilters(int(f), ls, clauseOf[int(f)])...)
 			rs.views[f] |= 1 << vLower
 		}
 	}
+	rs.needles = newGramReq(rs.clauses)
 	for _, cl := range rs.clauses {
 		for _, l := range cl {
 			rs.views[l.field] |= 1 << vLower
@@ -115,14 +123,16 @@ type Matcher struct {
 	img   []byte // scratch for derived paths
 	pimg  []byte
 	cand  []uint64 // rules to evaluate
-	known []uint64 // clauses tested on this row
-	hit   []uint64 // clauses that hold
+	hit   []uint64 // clauses the prefilter found
+	// pre enables the gram tests (off for the plain evaluation).
+	pre      bool
+	gramHave uint64 // fields whose gram set is built for this row
+	gram     [event.NumFields]grams
 }
 
 // NewMatcher returns a Matcher for rs.
 func (rs *Ruleset) NewMatcher() *Matcher {
-	nc := len(rs.scanned)
-	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always)), known: make([]uint64, nc), hit: make([]uint64, nc)}
+	return &Matcher{rs: rs, cand: make([]uint64, len(rs.always)), hit: make([]uint64, len(rs.scanned))}
 }
 
 // view returns field f's value in view kind (vLower and vDash bits).
@@ -156,6 +166,7 @@ func (m *Matcher) view(f int, kind uint8) []byte {
 // load sets the row: the event's fields plus the derived ones.
 func (m *Matcher) load(ev *event.Event) {
 	m.have = [event.NumFields]uint8{}
+	m.gramHave = 0
 	for f := range event.NumFields {
 		m.vals[f] = ev.Get(f)
 	}
@@ -232,7 +243,7 @@ func (m *Matcher) Match(ev *event.Event, hits []int) []int {
 	rs := m.rs
 	copy(m.cand, rs.always)
 	clear(m.hit)
-	copy(m.known, rs.scanned)
+	m.pre = true
 	for _, p := range rs.prefs {
 		p.scan(m.view(p.field, vLower), m.hit, m.cand, rs.primary)
 	}
@@ -248,21 +259,15 @@ func (m *Matcher) Match(ev *event.Event, hits []int) []int {
 }
 
 // reqsHold reports whether every clause rule i needs besides the one that
-// made it a candidate holds.
+// made it a candidate may hold.
 func (m *Matcher) reqsHold(i int) bool {
 	rs := m.rs
 	for _, c := range rs.reqs[rs.reqAt[i]:rs.reqAt[i+1]] {
-		w, bit := c>>6, uint64(1)<<(c&63)
-		if m.known[w]&bit == 0 {
-			m.known[w] |= bit
-			for _, l := range rs.clauses[c] {
-				if bytes.Contains(m.view(l.field, vLower), []byte(l.s)) {
-					m.hit[w] |= bit
-					break
-				}
+		if rs.scanned[c>>6]&(1<<(c&63)) != 0 {
+			if m.hit[c>>6]&(1<<(c&63)) == 0 {
+				return false
 			}
-		}
-		if m.hit[w]&bit == 0 {
+		} else if !m.mayHold(rs.needles[c : c+1]) {
 			return false
 		}
 	}
@@ -273,6 +278,7 @@ func (m *Matcher) reqsHold(i int) bool {
 // reference for differential tests).
 func (m *Matcher) matchPlain(ev *event.Event, hits []int) []int {
 	m.load(ev)
+	m.pre = false
 	for i, r := range m.rs.compiled {
 		if r.eval(m) {
 			hits = append(hits, i)

@@ -283,7 +283,7 @@ func TestLoadSigmaHQ(t *testing.T) {
 		rules, failed, always int
 		skipped               map[string]int
 	}{
-		{Options{}, 1415, 0, 4, map[string]int{}},
+		{Options{}, 1415, 0, 5, map[string]int{}},
 		{Options{MinLevel: High}, 0, 0, 0, nil},
 	} {
 		rs, rep, err := Load(os.DirFS(sharedDir(t, "sigma")), "rules", tc.opts)

@@ -32,12 +32,22 @@
 //
 // Image derivation (the Matcher does it per row, documented on Matcher).
 //
-// Matching: each rule gets a "witness", a set of (field, literal) pairs at
-// least one of which occurs in the lower-cased field whenever the rule can
-// match (from a required positive value: an AND keeps its cheapest child, an
-// OR needs all children). One Aho–Corasick pass per witnessed field finds
-// the candidate rules; only those, plus the few rules without a witness, are
-// evaluated.
+// Matching: each rule gets a "req", what any row it matches holds: a few
+// clauses, each a set of (field, literal) pairs one of which occurs in the
+// lower-cased field (an AND needs every child's clauses, an OR one clause
+// per child's pick; literals come from the values, regexes included, cut
+// to 8 bytes). One Aho–Corasick pass per field over the rules' cheapest
+// clauses finds the candidate rules; a candidate's other clauses are then
+// checked against the row's grams (hashed 2- and 4-byte windows and the
+// bytes of each field, built once per row), and only rules that pass are
+// evaluated. Inside the evaluation, each value is first checked the same
+// way against its own needed literals, and a regex against the run of
+// characters every match spans ([a-f0-9]{64}), so most failing tests never
+// reach a glob or regex. All of these only over-approximate: a rule is
+// never dropped by them when it matches (the differential tests compare
+// with evaluating every rule without them).
+//
+// Loading: see Load and Options.CacheDir for the compiled cache.
 package sigma
 
 import (
@@ -106,6 +116,7 @@ type Ruleset struct {
 	// it makes candidates (the clauses the prefilter scans for: bits in
 	// scanned). Rule i also needs clauses reqs[reqAt[i]:reqAt[i+1]].
 	clauses []clause
+	needles gramReq // per clause
 	primary [][]int32
 	scanned []uint64
 	reqs    []int32
@@ -180,4 +191,7 @@ type Report struct {
 	// Problems lists every rule, filter or file not (fully) loaded, with
 	// the reason; the caller shows them as warnings.
 	Problems []Problem
+	// Cache says how Options.CacheDir served: "hit", or "miss (why)" and
+	// whether the new cache file was written; "" without a CacheDir.
+	Cache string
 }

@@ -47,6 +47,7 @@ type fieldCond struct {
 
 	globs []glob
 	res   []*regexp.Regexp
+	reSrc []string  // per regex: its source, flags included (for the cache)
 	reMin []int     // per regex: the fewest bytes a match spans
 	runs  []byteRun // per regex: a run of bytes every match spans
 	nets  []netip.Prefix
@@ -59,6 +60,7 @@ type fieldCond struct {
 	// reqs holds per value what it needs of the lower-cased field (nil
 	// when nothing is known): the witness candidates.
 	reqs []req
+	pre  []gramReq // reqs in grams
 }
 
 // value is one scalar of a selection: a string, or null.
@@ -78,17 +80,18 @@ func (c *fieldCond) eval(m *Matcher) bool {
 	case kRef:
 		return c.evalRef(m, v)
 	}
-	r := c.test(v)
+	r := c.test(m, v)
 	if c.neq {
 		return !r
 	}
 	return r
 }
 
-func (c *fieldCond) test(v []byte) bool {
+// test applies the values to v; m, when not nil, lends its gram sets.
+func (c *fieldCond) test(m *Matcher, v []byte) bool {
 	n := c.count()
 	for i := range n {
-		if c.testOne(i, v) != c.all {
+		if c.testOne(m, i, v) != c.all {
 			return !c.all
 		}
 	}
@@ -109,7 +112,10 @@ func (c *fieldCond) count() int {
 	return 0
 }
 
-func (c *fieldCond) testOne(i int, v []byte) bool {
+func (c *fieldCond) testOne(m *Matcher, i int, v []byte) bool {
+	if m != nil && m.pre && !m.mayHold(c.pre[i]) {
+		return false
+	}
 	switch c.kind {
 	case kGlob:
 		return c.globs[i].match(v)
@@ -117,7 +123,7 @@ func (c *fieldCond) testOne(i int, v []byte) bool {
 		// Backtracking over every row is the costliest test: a value
 		// shorter than the shortest match, or without the run of
 		// characters every match spans, cannot match.
-		return len(v) >= c.reMin[i] && c.runs[i].holds(v) && c.res[i].Match(v)
+		return len(v) >= c.reMin[i] && (m == nil || !m.pre || c.runs[i].holds(v)) && c.res[i].Match(v)
 	case kCIDR:
 		a, err := netip.ParseAddr(string(v))
 		return err == nil && c.nets[i].Contains(a.Unmap())
@@ -292,6 +298,7 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 				return nil, false, unsupported("regex %q: %v", v.s, err)
 			}
 			c.res = append(c.res, rx)
+			c.reSrc = append(c.reSrc, src)
 			c.reMin = append(c.reMin, regexMinLen(src))
 			c.runs = append(c.runs, regexRun(src))
 			c.reqs = append(c.reqs, regexReq(src, c.field))
@@ -354,7 +361,10 @@ func compileField(key string, vals []value, cfg *Config) (*fieldCond, bool, erro
 		}
 	}
 	if c.kind != kExists && c.kind != kRef {
-		c.onEmpty = !c.neq && c.test(nil)
+		c.onEmpty = !c.neq && c.test(nil, nil)
+	}
+	for _, r := range c.reqs {
+		c.pre = append(c.pre, newGramReq(r))
 	}
 	return c, unmapped, nil
 }

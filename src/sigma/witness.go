@@ -75,9 +75,7 @@ func (r req) prune() req {
 				break
 			}
 		}
-		// A clause of one-byte literals holds on nearly every row: it
-		// only costs the scan.
-		if !implied && !slices.ContainsFunc(c, func(l lit) bool { return len(l.s) < 2 }) {
+		if !implied {
 			out = append(out, c)
 		}
 	}
@@ -115,6 +113,20 @@ func orReq(rs ...req) req {
 			}
 			break
 		}
+	}
+	if prod == 1 || prod > maxProduct {
+		// One clause: every child's cheapest, merged in one pass.
+		var cl clause
+		seen := map[lit]bool{}
+		for _, r := range rs {
+			for _, l := range r[0] {
+				if !seen[l] {
+					seen[l] = true
+					cl = append(cl, l)
+				}
+			}
+		}
+		return req{cl}
 	}
 	out := req{nil}
 	for _, r := range rs {
@@ -248,17 +260,93 @@ func reReq(re *syntax.Regexp, field, depth int) req {
 		if re.Min >= 1 {
 			return reReq(re.Sub[0], field, depth+1)
 		}
-	case syntax.OpConcat, syntax.OpAlternate:
+	case syntax.OpConcat:
+		// Adjacent literals and small classes make strings: `\.[ "']`
+		// needs one of ". ", ".\"", ".'".
+		var rs []req
+		var cur []string
+		flush := func() {
+			var cl clause
+			for _, s := range cur {
+				cl = append(cl, mkLit(field, s))
+			}
+			if len(cl) > 0 {
+				rs = append(rs, req{cl})
+			}
+			cur = nil
+		}
+		for _, s := range re.Sub {
+			alts, ok := smallAlts(s)
+			switch {
+			case ok && len(cur) == 0:
+				cur = alts
+			case ok && len(cur)*len(alts) <= maxAlts:
+				var next []string
+				for _, a := range cur {
+					for _, b := range alts {
+						if x := a + b; !slices.Contains(next, x) {
+							next = append(next, x)
+						}
+					}
+				}
+				cur = next
+			default:
+				flush()
+				if ok {
+					cur = alts
+				} else {
+					rs = append(rs, reReq(s, field, depth+1))
+				}
+			}
+		}
+		flush()
+		return andReq(rs...)
+	case syntax.OpAlternate:
 		var rs []req
 		for _, s := range re.Sub {
 			rs = append(rs, reReq(s, field, depth+1))
 		}
-		if re.Op == syntax.OpConcat {
-			return andReq(rs...)
-		}
 		return orReq(rs...)
 	}
 	return nil
+}
+
+// maxAlts bounds the strings a run of literals and classes makes.
+const maxAlts = 24
+
+// smallAlts returns the lower-cased strings a literal or a class of a few
+// characters matches (one for a literal).
+func smallAlts(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		fold := re.Flags&syntax.FoldCase != 0
+		for _, r := range re.Rune {
+			if !lowerable(r, fold) {
+				return nil, false
+			}
+		}
+		return []string{lowerString(string(re.Rune))}, len(re.Rune) > 0
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1]-re.Rune[i] >= 8 {
+				return nil, false
+			}
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if r == utf8.RuneError {
+					return nil, false
+				}
+				if x := string(unicode.ToLower(r)); !slices.Contains(out, x) {
+					out = append(out, x)
+				}
+			}
+			if len(out) > 8 {
+				return nil, false
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
 }
 
 // lowerable reports whether r lower-cased is in the lower-cased text
@@ -296,15 +384,23 @@ type byteRun struct {
 }
 
 func (br *byteRun) holds(v []byte) bool {
-	run := 0
-	for _, c := range v {
-		if br.set[c>>6]&(1<<(c&63)) == 0 {
-			run = 0
-		} else if run++; run >= br.n {
+	n := br.n
+	if n == 0 {
+		return true
+	}
+	// Test the window's last byte first: outside the set, no run through
+	// it, so the next window starts after it (a skip of up to n bytes).
+	for i := 0; i+n <= len(v); {
+		j := i + n - 1
+		for j >= i && br.set[v[j]>>6]&(1<<(v[j]&63)) != 0 {
+			j--
+		}
+		if j < i {
 			return true
 		}
+		i = j + 1
 	}
-	return br.n == 0
+	return false
 }
 
 // regexRun finds the longest run of single characters (classes,
