@@ -47,7 +47,7 @@ func isSigmaPack(fsys fs.FS, name string) bool {
 func loadSigmaPack(fsys fs.FS, name string, min rules.Level) (s *sigmaRules, warn []string, note string, err error) {
 	start := time.Now()
 	cache := sigmaCacheDir()
-	rs, rep, err := sigma.Load(fsys, name, sigma.Options{MinLevel: sigma.Level(min), CacheDir: cache})
+	rs, rep, err := sigma.Load(fsys, name, sigma.Options{MinLevel: min, CacheDir: cache})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("sigma pack %s: %w", name, err)
 	}
@@ -56,7 +56,7 @@ func loadSigmaPack(fsys fs.FS, name string, min rules.Level) (s *sigmaRules, war
 		r := rs.Rule(i)
 		s.rules = append(s.rules, Rule{
 			Name:       r.Title,
-			Level:      rules.Level(r.Level),
+			Level:      r.Level,
 			Techniques: r.Techniques,
 			Risk:       sigmaRiskOf[r.Level],
 		})

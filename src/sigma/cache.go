@@ -380,7 +380,7 @@ func (d *dec) ruleset() *Ruleset {
 	rs.rules = make([]Rule, 0, n)
 	rs.compiled = make([]*rule, 0, n)
 	for range n {
-		r := Rule{Title: d.str(), ID: d.str(), Status: d.str(), Level: Level(d.idx(len(levelNames), false)),
+		r := Rule{Title: d.str(), ID: d.str(), Status: d.str(), Level: Level(d.idx(int(Critical)+1, false)),
 			Techniques: d.strs(), File: d.str(), Line: d.int()}
 		rs.rules = append(rs.rules, r)
 	}

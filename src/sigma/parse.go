@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"scorecmdline/src/rules"
 )
 
 // rule is a compiled rule: its condition over its searches, and the
@@ -118,7 +120,8 @@ func parseMeta(doc *yaml.Node) (Rule, error) {
 	}
 	if n := get(doc, "level"); n != nil {
 		s, _ := scalar(n)
-		if r.Level, ok = ParseLevel(s); !ok {
+		var err error
+		if r.Level, err = rules.ParseLevel(s); err != nil {
 			return r, nodeErr(n, "unknown level %q", s)
 		}
 	}

@@ -55,41 +55,23 @@ import (
 	"strings"
 
 	"scorecmdline/src/event"
+	"scorecmdline/src/rules"
 )
 
 // Level is a rule's level, ordered: Informational < Low < ... < Critical.
-// The zero value means the rule gave none.
-type Level uint8
+// It is the rule packs' type, so that Sigma and TOML rules compare; the
+// zero value means the rule gave none.
+type Level = rules.Level
 
 // The levels of the specification.
 const (
-	LevelNone Level = iota
-	Informational
-	Low
-	Medium
-	High
-	Critical
+	LevelNone     Level = 0
+	Informational       = rules.Informational
+	Low                 = rules.Low
+	Medium              = rules.Medium
+	High                = rules.High
+	Critical            = rules.Critical
 )
-
-var levelNames = [...]string{"", "informational", "low", "medium", "high", "critical"}
-
-// String returns the level as the specification spells it ("" for none).
-func (l Level) String() string {
-	if int(l) < len(levelNames) {
-		return levelNames[l]
-	}
-	return "invalid"
-}
-
-// ParseLevel reads a level name (exactly as the specification spells it).
-func ParseLevel(s string) (Level, bool) {
-	for i, n := range levelNames {
-		if i > 0 && n == s {
-			return Level(i), true
-		}
-	}
-	return LevelNone, false
-}
 
 // Rule is a loaded rule's metadata.
 type Rule struct {
