@@ -13,30 +13,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"scorecmdline/src/internal/stdstream"
 )
 
-// standardStream returns the path of the standard benchmark input of
-// ../shared/bench (200,000 rows in 4 chunks of 50,000), generating it once
-// into the system temp folder; it is never committed.
-func standardStream(b *testing.B) string {
-	gen := filepath.Join("..", "..", "..", "shared", "bench", "gen_input.py")
-	if _, err := os.Stat(gen); err != nil {
-		b.Skip("../shared/bench not present: the standard stream cannot be generated")
-	}
-	dir := filepath.Join(os.TempDir(), "scorecmdline-bench")
-	path := filepath.Join(dir, "input_4x50000.chunked")
-	if st, err := os.Stat(path); err == nil && st.Size() == 76613007 {
-		return path
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command("python3", gen, "-o", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("gen_input.py: %v\n%s", err, out)
-	}
-	return path
-}
+// standardStream returns the path of the standard benchmark input.
+func standardStream(b *testing.B) string { return stdstream.Path(b) }
 
 // withArgs returns a copy of the stream at path whose getinfo carries args
 // (as if the search said `| scorecmdline ARGS`), written beside it once.
