@@ -107,8 +107,11 @@ func TestEval(t *testing.T) {
 	for _, r := range rep.Rows {
 		rows[r.Detector+" "+r.File] = r
 	}
-	if len(rep.Rows) != 6 {
-		t.Fatalf("%d rows, want 3 detectors × (1 file + overall): %+v", len(rep.Rows), rep.Rows)
+	if len(rep.Rows) != 8 {
+		t.Fatalf("%d rows, want 4 detectors × (1 file + overall): %+v", len(rep.Rows), rep.Rows)
+	}
+	if o := rows["obfuscation overall"]; o.Alerts != 0 || o.Rows != 8 {
+		t.Errorf("obfuscation %+v: no line of the fixture is obfuscated", o)
 	}
 	m, p, c := rows["model=escu overall"], rows["rules=sentinel_cmd overall"], rows["model=escu rules=sentinel_cmd overall"]
 	if m.Rows != 8 || m.Malicious != 4 || m.Benign != 4 {

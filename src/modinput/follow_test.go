@@ -242,7 +242,7 @@ func TestBadRecordLogBounded(t *testing.T) {
 func TestEmitAlerts(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.log")
-	benign := `{"EventID":1,"CommandLine":"notepad.exe rec-n-0 ","Image":"notepad.exe","ParentImage":"explorer.exe"}` + "\n"
+	benign := `{"EventID":1,"CommandLine":"C:\\Windows\\System32\\svchost.exe -k netsvcs -p rec-n-0","Image":"C:\\Windows\\System32\\svchost.exe","ParentImage":"C:\\Windows\\System32\\services.exe"}` + "\n"
 	writeFile(t, a, benign+jsonRecord("rec-a-0")) // the latter hits certutil -urlcache
 	h := newHarness(t, map[string]string{"path": a, "emit": "alerts"})
 	h.check(h.poll(1), "rec-a-0")
