@@ -23,26 +23,32 @@ func utf16Base64(s string) bool {
 	if len(s) < 8 {
 		return false
 	}
-	s = strings.TrimRight(s, "=")
-	if len(s) < 4 || len(s)%4 == 1 {
+	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	if len(s) < 4 {
 		return false
 	}
 	var u utf16Checker
 	var acc uint32
+	k := 0 // characters decoded: the decoder skips line breaks
 	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' || s[i] == '\n' {
+			continue
+		}
 		x := b64Value[s[i]]
 		if x == 0xff {
 			return false
 		}
 		acc = acc<<6 | uint32(x)
-		if i%4 == 3 {
+		if k++; k%4 == 0 {
 			u.byte(byte(acc >> 16))
 			u.byte(byte(acc >> 8))
 			u.byte(byte(acc))
 			acc = 0
 		}
 	}
-	switch len(s) % 4 { // a partial group: 2 characters give 1 byte, 3 give 2
+	switch k % 4 { // a partial group: 2 characters give 1 byte, 3 give 2
+	case 1:
+		return false
 	case 2:
 		u.byte(byte(acc >> 4))
 	case 3:

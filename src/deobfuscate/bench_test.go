@@ -39,8 +39,22 @@ func BenchmarkRunStreamSample(b *testing.B) {
 // BenchmarkRunStandardStream runs the process field of the first rows of
 // the standard benchmark stream (shared/bench/gen_input.py, default seed),
 // generated into a temporary folder; it skips without ../shared.
+//
+// Sub-benchmarks split the lines: cleared by the two checks (fast), and
+// those that run the stages (staged).
 func BenchmarkRunStandardStream(b *testing.B) {
-	benchmarkLines(b, standardLines(b, 10000))
+	lines := standardLines(b, 10000)
+	var fast, staged [][]byte
+	for _, l := range lines {
+		if !suspicious(l) || inert(string(l)) {
+			fast = append(fast, l)
+		} else {
+			staged = append(staged, l)
+		}
+	}
+	b.Run("all", func(b *testing.B) { benchmarkLines(b, lines) })
+	b.Run("fast", func(b *testing.B) { benchmarkLines(b, fast) })
+	b.Run("staged", func(b *testing.B) { benchmarkLines(b, staged) })
 }
 
 func benchmarkLines(b *testing.B, lines [][]byte) {
@@ -50,7 +64,7 @@ func benchmarkLines(b *testing.B, lines [][]byte) {
 		n += len(l)
 	}
 	b.ReportAllocs()
-	b.SetBytes(int64(n / len(lines)))
+	b.SetBytes(int64(n))
 	for b.Loop() {
 		for _, l := range lines {
 			sink = d.Run(l)
@@ -158,3 +172,30 @@ func processColumn(r *bufio.Reader) ([][]byte, error) {
 		}
 	}
 }
+
+// BenchmarkChecks compares the two checks over the stream sample's lines.
+func BenchmarkChecks(b *testing.B) {
+	lines := readLines(b, filepath.Join("testdata", "stream_sample.txt"))
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	b.Run("suspicious", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		for b.Loop() {
+			for _, l := range lines {
+				sinkBool = suspicious(l)
+			}
+		}
+	})
+	b.Run("inert", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		for b.Loop() {
+			for _, l := range lines {
+				sinkBool = inert(view(l))
+			}
+		}
+	})
+}
+
+var sinkBool bool

@@ -3,6 +3,7 @@ package deobfuscate
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // The cmd.exe stage emulates how cmd.exe parses and runs a command line,
@@ -48,17 +49,79 @@ type node struct {
 
 // cmdRun is the state of one emulation.
 type cmdRun struct {
-	vars    map[string]string // variables set in the line, by upper-case name
+	vars    map[string]int // variables set in the line: upper-case name to index in vals
+	vals    []string       // their values, "" once unset (set NAME=)
 	delayed bool
 	techs   Techniques
 	out     []byte
 	sep     bool // a leaf was emitted since the last prefix: separate the next
 	piped   bool // the next command reads the output of the previous one
 	steps   int
-	work    int // bytes produced by expansion, against maxWork
+	work    int // bytes read and produced, against maxWork
 	maxOut  int
 	maxWork int
 	stopped bool
+	nodes   nodeStore
+	scratch []byte    // for the parser and expand, which copy out what they keep
+	sub     [2][]byte // for runtime's FOR variable substitutions
+}
+
+// reset readies r for a pass, keeping its buffers unless a huge line made
+// them too big to keep (or to clear on every pass).
+func (r *cmdRun) reset(maxOut int) {
+	out, scratch, nodes, sub := r.out[:0], r.scratch[:0], r.nodes, r.sub
+	if cap(out) > maxKeep {
+		out = nil
+	}
+	if cap(scratch) > maxKeep {
+		scratch = nil
+	}
+	if cap(sub[0])+cap(sub[1]) > maxKeep {
+		sub = [2][]byte{}
+	}
+	nodes.reset()
+	vars, vals := r.vars, r.vals[:0]
+	if cap(vals) > maxKeepVars {
+		vars, vals = nil, nil
+	}
+	clear(vars)
+	clear(vals[:cap(vals)]) // let go of old values
+	*r = cmdRun{vars: vars, vals: vals, out: out, nodes: nodes, scratch: scratch, sub: sub, maxOut: maxOut, maxWork: maxWorkRatio * maxOut}
+}
+
+// maxKeepVars bounds the variables whose table a Deobfuscator keeps.
+const maxKeepVars = 256
+
+// maxKeep bounds the bytes of scratch a Deobfuscator keeps between runs,
+// so that one huge line does not pin memory for good.
+const maxKeep = 1 << 20
+
+// nodeStore holds the nodes of the lines being run, reused across lines:
+// seq builds a sequence on stack, then moves it to arena, where it stays
+// until the line that parsed it has run.
+type nodeStore struct {
+	stack, arena []node
+}
+
+func (st *nodeStore) reset() {
+	if cap(st.arena)*int(unsafe.Sizeof(node{})) > maxKeep {
+		*st = nodeStore{}
+	}
+	st.stack, st.arena = st.stack[:0], st.arena[:0]
+}
+
+// pop moves the sequence stack[mark:] to the arena. The result's capacity
+// ends at its length, so nothing appends over its neighbours; a growing
+// arena leaves earlier sequences where they are.
+func (st *nodeStore) pop(mark int) []node {
+	n := len(st.stack) - mark
+	if n == 0 {
+		return nil
+	}
+	st.arena = append(st.arena, st.stack[mark:]...)
+	st.stack = st.stack[:mark]
+	a := st.arena
+	return a[len(a)-n : len(a) : len(a)]
 }
 
 // parser reads one line in phase 2.
@@ -67,6 +130,7 @@ type parser struct {
 	i     int
 	techs *Techniques
 	b     []byte // scratch for phase-2 text
+	nodes *nodeStore
 }
 
 // cmdIsDelim reports the separators between a command's words.
@@ -99,57 +163,89 @@ func (p *parser) skip(eq bool) {
 
 // escapable reports whether ^c escapes something cmd.exe gives a meaning;
 // a caret before anything else only obfuscates.
-func escapable(c byte) bool {
-	return strings.IndexByte("&|<>()^\"!%\r\n", c) >= 0
-}
+func escapable(c byte) bool { return escapableSet[c] }
+
+var escapableSet = byteSet("&|<>()^\"!%\r\n")
 
 // until reads phase-2 text up to an unquoted operator (& | newline, and ")"
-// at depth > 0 or when stopParen), removing unquoted carets.
+// at depth > 0), or also a separator or parenthesis when stopAtDelim,
+// removing unquoted carets. Text without carets comes back as a substring
+// of the line, with no copy.
 func (p *parser) until(depth int, stopAtDelim bool) string {
-	p.b = p.b[:0]
-	quoted := false
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		if c == '"' {
+	stop := uint8(uEnd)
+	if depth > 0 {
+		stop |= uClose
+	}
+	if stopAtDelim {
+		stop |= uClose | uDelim
+	}
+	s, start := p.s, p.i
+	i := start
+	quoted, copied := false, false // copied: p.b holds the text, a caret removed
+scan:
+	for i < len(s) {
+		c := s[i]
+		switch k := untilClass[c]; {
+		case k == 0:
+		case c == '"':
 			quoted = !quoted
-			p.b = append(p.b, c)
-			p.i++
-			continue
-		}
-		if quoted {
+		case quoted:
 			if c == '\n' {
-				break
+				break scan
 			}
-			p.b = append(p.b, c)
-			p.i++
-			continue
-		}
-		if c == '^' {
-			if p.i+1 < len(p.s) {
-				n := p.s[p.i+1]
-				if n == '\n' { // line continuation
-					p.i += 2
-					continue
-				}
+		case c == '^':
+			if !copied {
+				p.b, copied = append(p.b[:0], s[start:i]...), true
+			}
+			if i+1 == len(s) {
+				i++
+				continue
+			}
+			if n := s[i+1]; n != '\n' { // else a line continuation
 				if !escapable(n) {
 					p.techs.add(Caret)
 				}
 				p.b = append(p.b, n)
-				p.i += 2
-				continue
 			}
-			p.i++
+			i += 2
 			continue
+		case k&stop != 0:
+			break scan
 		}
-		if c == '&' || c == '|' || c == '\n' || c == '\r' || (c == ')' && depth > 0) ||
-			(stopAtDelim && (cmdIsDelim(c) || c == '(' || c == ')')) {
-			break
+		if copied {
+			p.b = append(p.b, c)
 		}
-		p.b = append(p.b, c)
-		p.i++
+		i++
+	}
+	p.i = i
+	if !copied {
+		return s[start:i]
 	}
 	return string(p.b)
 }
+
+// Byte classes of until: a quote or caret, what ends a command, a closing
+// parenthesis, what ends a word.
+const (
+	uQuote = 1 << iota
+	uCaret
+	uEnd
+	uClose
+	uDelim
+)
+
+var untilClass = func() (t [256]uint8) {
+	t['"'], t['^'], t[')'] = uQuote, uCaret, uClose|uDelim
+	for _, c := range []byte("&|\n\r") {
+		t[c] = uEnd
+	}
+	for c := range 256 {
+		if cmdIsDelim(byte(c)) || c == '(' {
+			t[c] |= uDelim
+		}
+	}
+	return t
+}()
 
 // word reads the next phase-2 word (quoted strings included).
 func (p *parser) word(depth int) string {
@@ -169,26 +265,27 @@ func (p *parser) peekWord(depth int) (string, int) {
 // seq parses a sequence of commands joined by operators, up to the end of
 // the line or, at depth > 0, a closing parenthesis (not consumed).
 func (p *parser) seq(depth int) []node {
-	var nodes []node
+	st := p.nodes
+	mark := len(st.stack)
 	op := ""
 	for {
 		n := p.command(depth)
 		n.op = op
 		if n.kind != nSimple || strings.TrimSpace(n.text) != "" {
-			nodes = append(nodes, n)
+			st.stack = append(st.stack, n)
 		}
 		if n.kind == nFor || n.kind == nIf { // the body took the rest
-			return nodes
+			return st.pop(mark)
 		}
 		if p.i >= len(p.s) || p.s[p.i] == ')' && depth > 0 {
-			return nodes
+			return st.pop(mark)
 		}
 		switch c := p.s[p.i]; {
 		case strings.HasPrefix(p.s[p.i:], "&&"), strings.HasPrefix(p.s[p.i:], "||"):
 			op = p.s[p.i : p.i+2]
 			p.i += 2
 		case c == '&' || c == '|':
-			op = string(c)
+			op = p.s[p.i : p.i+1]
 			p.i++
 		default: // newline
 			op = "&"
@@ -217,14 +314,14 @@ func (p *parser) command(depth int) node {
 		return node{kind: nGroup, kids: kids}
 	}
 	w, end := p.peekWord(depth)
-	switch strings.ToLower(w) {
-	case "for":
+	switch {
+	case strings.EqualFold(w, "for"):
 		p.i = end
 		return p.forCmd(depth)
-	case "if":
+	case strings.EqualFold(w, "if"):
 		p.i = end
 		return p.ifCmd(depth)
-	case "rem":
+	case strings.EqualFold(w, "rem"):
 		p.i = len(p.s)
 		return node{}
 	}
@@ -305,15 +402,15 @@ func (p *parser) ifWord(depth int) string {
 		return "=="
 	}
 	start := p.i
-	w := p.until(depth, true)
+	w := []byte(p.until(depth, true))
 	for p.i < len(p.s) && p.s[p.i] == '=' && p.eqeq() == 0 {
 		p.i++
-		w += "=" + p.until(depth, true) // a lone "=" is part of a word
+		w = append(append(w, '='), p.until(depth, true)...) // a lone "=" is part of a word
 	}
-	if w == "" && p.i == start && p.i < len(p.s) && p.s[p.i] == '=' {
+	if len(w) == 0 && p.i == start && p.i < len(p.s) && p.s[p.i] == '=' {
 		p.i++
 	}
-	return w
+	return string(w)
 }
 
 // eqeq returns the length of an "==" at p.i, carets between included.
@@ -352,8 +449,10 @@ func lower(c byte) byte {
 
 // parse runs phase 2 over one line.
 func (r *cmdRun) parse(s string) []node {
-	p := parser{s: s, techs: &r.techs}
-	return p.seq(0)
+	p := parser{s: s, techs: &r.techs, nodes: &r.nodes, b: r.scratch[:0]}
+	nodes := p.seq(0)
+	r.scratch = p.b
+	return nodes
 }
 
 // line runs one line as cmd.exe would: phase 1 over all of it, then its
@@ -363,7 +462,22 @@ func (r *cmdRun) line(s string, depth int) {
 		r.limit(LimitDepth)
 		return
 	}
+	if !r.spend(len(s)) {
+		return
+	}
+	mark := len(r.nodes.arena)
 	r.exec(r.parse(r.expand(s, '%')), nil, depth)
+	r.nodes.arena = r.nodes.arena[:mark] // its nodes have run
+}
+
+// spend charges n bytes of work: every line parsed and command run is, so
+// that loops and calls over long text stay linear in the work limit.
+func (r *cmdRun) spend(n int) bool {
+	if r.work += n; r.work > r.maxWork {
+		r.limit(LimitSize)
+		return false
+	}
+	return true
 }
 
 func (r *cmdRun) limit(t Technique) {
@@ -412,31 +526,40 @@ func (r *cmdRun) node(n *node, vars []forVar, depth int) {
 }
 
 // runtime applies what happens when a command runs: FOR variables, then
-// delayed expansion.
+// delayed expansion. Substitutions are built in scratch, alternating
+// between two buffers; only the result is copied out.
 func (r *cmdRun) runtime(s string, vars []forVar) string {
+	r.spend(len(s) * (1 + len(vars)))
+	k, scratch := 0, false // s is a view of r.sub[k]
 	for _, v := range vars {
-		s = substFor(s, v)
+		first := strings.Index(s, string([]byte{'%', v.name}))
+		if first < 0 {
+			continue
+		}
+		k ^= 1
+		r.sub[k] = appendFor(append(r.sub[k][:0], s[:first]...), s[first:], v)
+		s, scratch = view(r.sub[k]), true
 	}
 	if r.delayed && strings.IndexByte(s, '!') >= 0 {
-		s = r.expand(s, '!')
+		return r.expand(s, '!') // a copy
+	}
+	if scratch {
+		return strings.Clone(s)
 	}
 	return s
 }
 
-func substFor(s string, v forVar) string {
-	if strings.IndexByte(s, '%') < 0 {
-		return s
-	}
-	var b strings.Builder
+// appendFor appends s with the FOR variable v replaced by its value.
+func appendFor(b []byte, s string, v forVar) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+1 < len(s) && s[i+1] == v.name {
-			b.WriteString(v.value)
+			b = append(b, v.value...)
 			i++
 			continue
 		}
-		b.WriteByte(s[i])
+		b = append(b, s[i])
 	}
-	return b.String()
+	return b
 }
 
 // pipe handles "echo X | shell", where X is what the shell runs. It reports
@@ -467,15 +590,15 @@ func (r *cmdRun) pipe(left, right *node, vars []forVar, depth int) bool {
 	}
 	shell, rargs := splitCommand(rt)
 	args = strings.TrimLeft(args, " \t,;=")
-	switch commandBase(shell) {
-	case "cmd":
+	switch {
+	case commandIs(shell, "cmd"):
 		if _, _, ok := cmdSwitches(rargs); ok { // cmd /c ignores stdin
 			return false
 		}
 		r.emitPrefix(unquoteWord(shell, &r.techs) + " /C ")
 		r.line(args, depth+1)
 		return true
-	case "powershell", "pwsh":
+	case commandIs(shell, "powershell"), commandIs(shell, "pwsh"):
 		r.emitLeaf(unquoteWord(shell, &r.techs) + " " + args)
 		return true
 	}
@@ -510,26 +633,29 @@ func (r *cmdRun) forFirst(n *node, vars []forVar) (string, bool) {
 // simple runs a command after phase 2 and runtime expansion.
 func (r *cmdRun) simple(s string, depth int) {
 	name, args := splitCommand(s)
-	switch strings.ToLower(name) {
-	case "set":
+	switch {
+	case name == "":
+		return
+	case strings.EqualFold(name, "set"):
 		r.set(args)
 		return
-	case "call":
+	case strings.EqualFold(name, "call"):
 		a := strings.TrimLeft(args, " \t,;=")
 		if strings.HasPrefix(a, ":") {
 			return
 		}
 		r.line(a, depth+1)
 		return
-	case "setlocal":
-		if strings.Contains(strings.ToLower(args), "enabledelayedexpansion") {
+	case strings.EqualFold(name, "setlocal"):
+		if indexFold(args, "enabledelayedexpansion") >= 0 {
 			r.delayed = true
 		}
 		return
-	case "rem", "goto", "endlocal", "exit", "":
+	case strings.EqualFold(name, "rem"), strings.EqualFold(name, "goto"),
+		strings.EqualFold(name, "endlocal"), strings.EqualFold(name, "exit"):
 		return
 	}
-	if commandBase(name) == "cmd" {
+	if commandIs(name, "cmd") {
 		if delayed, cmd, ok := cmdSwitches(args); ok {
 			r.child(name, delayed, cmd, depth)
 			return
@@ -567,7 +693,7 @@ func cmdSwitches(args string) (delayed bool, cmd string, ok bool) {
 		}
 		switch lower(args[i+1]) {
 		case 'v':
-			delayed = !strings.HasPrefix(strings.ToLower(args[i+2:]), ":off")
+			delayed = !hasPrefixLower(args[i+2:], ":off")
 		case 'c', 'k', 'r':
 			return delayed, args[i+2:], true
 		}
@@ -596,22 +722,43 @@ func splitCommand(s string) (name, args string) {
 	}
 	name, args = s[:i], s[i:]
 	if j := strings.IndexByte(name, '.'); j > 0 {
-		switch strings.ToLower(name[:j]) {
-		case "echo", "assoc", "ftype", "set", "call", "cd", "dir", "type":
-			name, args = name[:j], s[j:]
+		for _, w := range [...]string{"echo", "assoc", "ftype", "set", "call", "cd", "dir", "type"} {
+			if strings.EqualFold(name[:j], w) {
+				name, args = name[:j], s[j:]
+				break
+			}
 		}
 	}
 	return name, args
 }
 
-// commandBase returns the lower-case program name of a command word:
-// "C:\WINDOWS\system32\cmd.exe" gives "cmd".
-func commandBase(w string) string {
-	w = strings.ToLower(strings.ReplaceAll(w, `"`, ""))
-	if j := strings.LastIndexAny(w, `\/`); j >= 0 {
-		w = w[j+1:]
+// commandIs reports whether a command word runs program prog (lower
+// case): its last path element, quotes dropped, is prog or prog.exe in any
+// case ("C:\WINDOWS\system32\"cmd.exe runs cmd).
+func commandIs(w, prog string) bool {
+	w = w[strings.LastIndexAny(w, `\/`)+1:]
+	const ext = ".exe"
+	k := 0 // bytes of prog+ext matched
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c == '"' {
+			continue
+		}
+		var want byte
+		switch {
+		case k < len(prog):
+			want = prog[k]
+		case k < len(prog)+len(ext):
+			want = ext[k-len(prog)]
+		default:
+			return false
+		}
+		if lower(c) != want {
+			return false
+		}
+		k++
 	}
-	return strings.TrimSuffix(w, ".exe")
+	return k == len(prog) || k == len(prog)+len(ext)
 }
 
 // unquoteWord removes the quotes inside a command word (p"owe"rs"hell), the
@@ -624,6 +771,21 @@ func unquoteWord(w string, t *Techniques) string {
 	}
 	t.add(Quotes)
 	return strings.ReplaceAll(w, `"`, "")
+}
+
+// appendWord appends unquoteWord(w, t) to dst.
+func appendWord(dst []byte, w string, t *Techniques) []byte {
+	n := strings.Count(w, `"`)
+	if n == 0 || n == 2 && w[0] == '"' && w[len(w)-1] == '"' {
+		return append(dst, w...)
+	}
+	t.add(Quotes)
+	for i := range len(w) {
+		if w[i] != '"' {
+			dst = append(dst, w[i])
+		}
+	}
+	return dst
 }
 
 // set runs set NAME=value.
@@ -646,27 +808,55 @@ func (r *cmdRun) set(args string) {
 		r.limit(LimitSize)
 		return
 	}
-	if r.vars == nil {
-		r.vars = make(map[string]string)
-	}
-	key := strings.ToUpper(a[:eq])
-	if a[eq+1:] == "" {
-		delete(r.vars, key)
+	name, value := a[:eq], a[eq+1:]
+	if i, ok := r.varIndex(name); ok { // a loop sets the same names again
+		r.vals[i] = value
 		return
 	}
-	r.vars[key] = a[eq+1:]
+	if value == "" {
+		return
+	}
+	if r.vars == nil {
+		r.vars = make(map[string]int)
+	}
+	r.vars[strings.ToUpper(name)] = len(r.vals)
+	r.vals = append(r.vals, value)
 }
 
 func (r *cmdRun) lookup(name string) (string, bool, bool) {
-	if v, ok := r.vars[strings.ToUpper(name)]; ok {
-		return v, true, true
+	if i, ok := r.varIndex(name); ok && r.vals[i] != "" {
+		return r.vals[i], true, true
 	}
-	for _, kv := range defaultEnv {
-		if strings.EqualFold(kv[0], name) {
-			return kv[1], true, false
-		}
+	if i := defaultVar(name); i >= 0 {
+		return defaultEnv[i][1], true, false
 	}
 	return "", false, false
+}
+
+// varIndex returns the index in vals of a variable set in the line. It
+// upper-cases an ASCII name on the stack: no allocation.
+func (r *cmdRun) varIndex(name string) (int, bool) {
+	if len(r.vars) == 0 { // most lines set none
+		return 0, false
+	}
+	var buf [64]byte
+	if len(name) > len(buf) {
+		i, ok := r.vars[strings.ToUpper(name)]
+		return i, ok
+	}
+	for i := range len(name) {
+		c := name[i]
+		if c >= 0x80 {
+			i, ok := r.vars[strings.ToUpper(name)]
+			return i, ok
+		}
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	i, ok := r.vars[string(buf[:len(name)])]
+	return i, ok
 }
 
 // expand runs percent (delim '%') or delayed (delim '!') expansion. A
@@ -679,7 +869,8 @@ func (r *cmdRun) expand(s string, delim byte) string {
 	if delim == '!' && strings.IndexByte(s, '^') >= 0 {
 		s = removeCarets(s)
 	}
-	b := make([]byte, 0, len(s))
+	b := r.scratch[:0]
+	defer func() { r.scratch = b[:0] }()
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != delim {
@@ -719,8 +910,11 @@ func (r *cmdRun) expand(s string, delim byte) string {
 // "=" first, so str may hold the delimiter: !x:*x!=! strips through "x!".
 func refEnd(s string, delim byte) int {
 	j := strings.IndexByte(s, delim)
-	c := strings.IndexByte(s, ':')
-	if j <= 0 || c < 0 || c > j || c+1 >= len(s) || s[c+1] == '~' {
+	if j <= 0 {
+		return j
+	}
+	c := strings.IndexByte(s[:j], ':') // not further: a line of %x would be quadratic
+	if c < 0 || c+1 >= len(s) || s[c+1] == '~' {
 		return j
 	}
 	e := strings.IndexByte(s[c+1:], '=')
@@ -870,7 +1064,8 @@ func replaceFold(s, old, rep string) string {
 
 // ifTrue evaluates an if condition.
 func (r *cmdRun) ifTrue(words []string, vars []forVar) bool {
-	w := make([]string, len(words))
+	var buf [6]string // ifCmd reads at most 6 words
+	w := buf[:len(words)]
 	for i, x := range words {
 		w[i] = r.runtime(x, vars)
 	}
@@ -939,12 +1134,15 @@ func (r *cmdRun) forLoop(n *node, vars []forVar, depth int) {
 		r.limit(LimitDepth)
 		return
 	}
+	// One binding for all iterations: nothing keeps vars past a command.
+	inner := append(vars[:len(vars):len(vars)], forVar{name: n.forVar})
 	body := func(v string) {
 		if r.steps++; r.steps > maxCmdSteps {
 			r.limit(LimitLoop)
 			return
 		}
-		r.exec(n.kids, append(vars[:len(vars):len(vars)], forVar{n.forVar, v}), depth+1)
+		inner[len(inner)-1].value = v
+		r.exec(n.kids, inner, depth+1)
 	}
 	list := r.runtime(n.text, vars)
 	switch n.forSwitch {
@@ -1087,7 +1285,7 @@ func forToken(line, delims string, n int) (string, bool) {
 // knownOutput returns the output of a for /f command it can resolve:
 // assoc or ftype, optionally filtered by find or findstr.
 func knownOutput(cmd string) ([]string, bool) {
-	p := parser{s: cmd, techs: new(Techniques)}
+	p := parser{s: cmd, techs: new(Techniques), nodes: new(nodeStore)}
 	nodes := p.seq(0)
 	var lines []string
 	for i, n := range nodes {
@@ -1212,57 +1410,55 @@ func (r *cmdRun) emitLeaf(s string) {
 	}
 	name, args := splitCommand(s)
 	r.separate()
-	r.out = append(r.out, unquoteWord(name, &r.techs)...)
-	start := len(r.out)
+	r.out = appendWord(r.out, name, &r.techs)
 	r.out = appendArgs(r.out, strings.TrimRight(args, " \t"), &r.techs)
-	r.out = escapeOps(r.out, start)
 	r.sep = true
 	if len(r.out) > r.maxOut {
 		r.limit(LimitSize)
 	}
 }
 
-// escapeOps escapes the unquoted & | < > ^ of b[start:] in place.
-func escapeOps(b []byte, start int) []byte {
-	n := 0
-	quoted := false
-	for _, c := range b[start:] {
-		if c == '"' {
-			quoted = !quoted
-		} else if !quoted && strings.IndexByte("&|<>^", c) >= 0 {
-			n++
-		}
-	}
-	if n == 0 {
-		return b
-	}
-	tail := append([]byte(nil), b[start:]...)
-	b = b[:start]
-	quoted = false
-	for _, c := range tail {
-		if c == '"' {
-			quoted = !quoted
-		} else if !quoted && strings.IndexByte("&|<>^", c) >= 0 {
-			b = append(b, '^')
-		}
-		b = append(b, c)
-	}
-	return b
-}
-
 // appendArgs appends a command's arguments without the empty quote pairs
-// inside words (us""er), which argument parsing removes.
+// inside words (us""er), which argument parsing removes, and with a caret
+// before each unquoted & | < > ^, so that the output reads as one cmd.exe
+// line again and reading it twice changes nothing.
 func appendArgs(dst []byte, args string, t *Techniques) []byte {
+	quoted := false
 	for i := 0; i < len(args); i++ {
-		if args[i] == '"' && i+1 < len(args) && args[i+1] == '"' && i > 0 &&
-			inWord(args[i-1]) && i+2 < len(args) && inWord(args[i+2]) {
+		j := i
+		for j < len(args) && !argSpecial[args[j]] {
+			j++
+		}
+		dst = append(dst, args[i:j]...)
+		if i = j; i == len(args) {
+			break
+		}
+		switch c := args[i]; {
+		case c == '"' && i+1 < len(args) && args[i+1] == '"' && i > 0 &&
+			inWord(args[i-1]) && i+2 < len(args) && inWord(args[i+2]):
 			t.add(Quotes)
 			i++
 			continue
+		case c == '"':
+			quoted = !quoted
+		case !quoted:
+			dst = append(dst, '^')
 		}
 		dst = append(dst, args[i])
 	}
 	return dst
+}
+
+// argSpecial holds the bytes appendArgs looks at: quotes and what a leaf
+// escapes outside quotes.
+var argSpecial = byteSet("\"&|<>^")
+
+// byteSet returns a table of the bytes of s.
+func byteSet(s string) (t [256]bool) {
+	for i := range len(s) {
+		t[s[i]] = true
+	}
+	return t
 }
 
 func inWord(c byte) bool { return c > ' ' && c != '"' && c != '=' }

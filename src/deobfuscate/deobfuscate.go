@@ -36,8 +36,11 @@ type Result struct {
 // Deobfuscator holds scratch reused across runs; its zero value is ready.
 // A Deobfuscator is not safe for concurrent use: use one per goroutine.
 type Deobfuscator struct {
-	res Result
-	buf []byte
+	res  Result
+	buf  []byte
+	work int    // work units spent by the last full run (tests check bounds)
+	cmd  cmdRun // the cmd.exe stage, its buffers reused
+	ps   psWork // the PowerShell stages' budget and buffers
 }
 
 // Run deobfuscates cmdline. The result, and its Text, are valid until the
@@ -46,21 +49,28 @@ type Deobfuscator struct {
 // allocating.
 func (d *Deobfuscator) Run(cmdline []byte) *Result {
 	d.res = Result{Text: cmdline}
-	// inert only reads the line, so a string view of it costs no copy.
-	if !suspicious(cmdline) || inert(unsafe.String(unsafe.SliceData(cmdline), len(cmdline))) {
+	if !suspicious(cmdline) || inert(view(cmdline)) {
 		return &d.res
 	}
 	return d.full(cmdline)
 }
 
+// view returns b as a string without copying it, for functions that only
+// read it during the call.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // full runs the stages.
 func (d *Deobfuscator) full(cmdline []byte) *Result {
 	d.res = Result{Text: cmdline}
 	maxOut := min(max(MaxGrowth*len(cmdline), MinOutput), MaxOutput)
-	text := string(cmdline)
+	// The stages read the line only during this call, and whatever they
+	// return is a new string, so the line needs no copy.
+	text := view(cmdline)
 	var techs Techniques
+	d.work = 0
 	for {
-		next, t := pass(text, maxOut)
+		next, t, w := d.pass(text, maxOut)
+		d.work += w
 		if t&^Neutral&^Limits == 0 || next == text {
 			techs |= t & Limits
 			break
@@ -73,7 +83,11 @@ func (d *Deobfuscator) full(cmdline []byte) *Result {
 		d.res.Layers++
 		d.res.Undone += diffSpan(text, next)
 		text = next
-		if t&Limits != 0 {
+		// Most outputs of a first pass are inert: the pass they save
+		// would cost as much as the first. (suspicious is no proof here:
+		// the stages read a few things the fast path lets through, such
+		// as us\"\"er inside a quoted argument.)
+		if t&Limits != 0 || inert(text) {
 			break
 		}
 	}
@@ -96,23 +110,36 @@ func Deobfuscate(cmdline []byte) Result {
 }
 
 // pass undoes one layer: the first of cmd.exe parsing, an encoded command,
-// base64 blobs, PowerShell folding that finds something to undo.
-func pass(text string, maxOut int) (string, Techniques) {
+// base64 blobs, PowerShell folding that finds something to undo. It also
+// returns the work it did: bytes the cmd.exe stage read and produced, and
+// what the PowerShell stages charged to their budget. Both are bounded
+// (maxWorkRatio, psBudget), so a pass is linear in its input and output.
+func (d *Deobfuscator) pass(text string, maxOut int) (string, Techniques, int) {
+	work := 0
 	if !looksPowerShell(text) {
-		r := cmdRun{maxOut: maxOut, maxWork: maxWorkRatio * maxOut}
+		r := &d.cmd
+		r.reset(maxOut)
 		r.line(text, 0)
-		if out := string(r.out); out != text && (r.techs&^Neutral&^Limits != 0 || r.techs&Limits != 0) {
-			return out, r.techs
+		work = r.work
+		if len(r.out) > maxOut { // the command that tripped the limit overshot it
+			r.out = r.out[:maxOut]
+		}
+		if r.techs&^Neutral != 0 && view(r.out) != text {
+			return string(r.out), r.techs, work
 		}
 	}
 	var t Techniques
 	if s, ok := encodedCommand(text, &t); ok {
-		return s, t
+		return s, t, work
 	}
-	if s, ok := base64Blobs(text, maxOut, &t); ok || t&Limits != 0 {
-		return s, t
+	w := &d.ps
+	w.reset(len(text))
+	full := w.budget
+	if s, ok := base64Blobs(text, maxOut, &t, w); ok || t&Limits != 0 {
+		return s, t, work + full - w.budget
 	}
-	return foldPS(text, maxOut)
+	s, t := foldPS(text, maxOut, w)
+	return s, t, work + full - w.budget
 }
 
 // diffSpan returns the size of what differs between a and b.
@@ -130,21 +157,36 @@ func diffSpan(a, b string) int {
 
 // looksPowerShell reports a line that is PowerShell rather than cmd.exe:
 // it starts with powershell or pwsh, a Verb-Noun cmdlet, a variable or a
-// type. cmd.exe parsing would misread its carets and percent signs.
+// type. cmd.exe parsing would misread its carets and percent signs. It
+// does not allocate.
 func looksPowerShell(s string) bool {
-	s = strings.TrimLeft(s, " \t\"'&.(")
-	if s == "" {
+	i := 0
+	for i < len(s) && psLead[s[i]] {
+		i++
+	}
+	if i == len(s) {
 		return false
 	}
-	if s[0] == '$' || s[0] == '[' {
+	if s[i] == '$' || s[i] == '[' {
 		return true
 	}
-	end := strings.IndexAny(s, " \t\"'(;|")
-	if end < 0 {
-		end = len(s)
+	end := i
+	for end < len(s) && !psWordEnd[s[end]] {
+		end++
 	}
-	w := strings.ToLower(s[:end])
-	if b := commandBase(w); b == "powershell" || b == "pwsh" || b == "powershell_ise" {
+	w := s[i:end]
+	b := w
+	for j := len(w) - 1; j >= 0; j-- {
+		if w[j] == '\\' || w[j] == '/' {
+			b = w[j+1:]
+			break
+		}
+	}
+	if len(b) >= 4 && strings.EqualFold(b[len(b)-4:], ".exe") {
+		b = b[:len(b)-4]
+	}
+	if b != "" && (lower(b[0]) == 'p' || b[0] >= 0x80) && // most words are not
+		(strings.EqualFold(b, "powershell") || strings.EqualFold(b, "pwsh") || strings.EqualFold(b, "powershell_ise")) {
 		return true
 	}
 	// Verb-Noun: letters, one dash, letters.
@@ -153,12 +195,16 @@ func looksPowerShell(s string) bool {
 		return false
 	}
 	for i := 0; i < len(w); i++ {
-		if c := w[i]; i != dash && (c < 'a' || c > 'z') {
+		if i != dash && !isLetter(w[i]) {
 			return false
 		}
 	}
 	return true
 }
+
+// psLead holds what looksPowerShell skips before the first word, psWordEnd
+// what ends that word.
+var psLead, psWordEnd = byteSet(" \t\"'&.("), byteSet(" \t\"'(;|")
 
 // Byte classes of the fast path: most bytes are plain; a marker byte makes
 // a line suspicious at once; a candidate needs a look at its neighbours.

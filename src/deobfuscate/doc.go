@@ -69,8 +69,9 @@
 // # Limits
 //
 // MaxLayers passes; output at most MaxGrowth times the input or MinOutput
-// bytes, whichever is larger, capped at MaxOutput; cmd.exe expansion work
-// bounded by a multiple of that; 65,536 commands and loop iterations per
+// bytes, whichever is larger, capped at MaxOutput; cmd.exe work (bytes
+// read and produced) bounded by a multiple of that, PowerShell work by a
+// multiple of the input; 65,536 commands and loop iterations per
 // pass; cmd /c, call and for nesting to depth 8. A tripped limit stops the
 // stage and is reported; there is no panic, hang or unbounded allocation.
 //
@@ -80,6 +81,32 @@
 // or parenthesis, , or ; next to a separator, a - / or Unicode dash before
 // e f j r, .Replace, .$ &$ &( …) returns at once, Text aliasing the input,
 // without allocating: about 0.25 µs for a 300-byte line.
+//
+// A line with markers then meets a second check (inert.go) that proves,
+// just as cheaply and without allocating, that the markers are harmless:
+// %VAR% references to default variables, quotes around whole words, -File
+// or -ExecutionPolicy, a $HOME, a ; inside a command, -enc followed by
+// something that is not base64 text. Only lines it cannot clear run the
+// stages. TestInertAgreesWithRun and FuzzInert hold it to the stages. It
+// reads a byte class table in a tight loop that only leaves it, to make
+// a call, at a keyword's first letters or a special byte that its
+// neighbour does not rule out: about 1 ns/byte.
+//
+// The stages then stop as soon as the text is inert: a second pass over
+// the output of the first, which most lines would need to prove that
+// nothing is left, is saved. They reuse the Deobfuscator's buffers (cmd.exe
+// output, parse nodes, variables, substitutions, PowerShell strings): text
+// is a substring of the line wherever it was not rewritten, and a string
+// is copied only once it is kept, so a staged line costs a few
+// allocations (TestStagedAllocs, TestReuse).
+//
+// # Work
+//
+// Each pass is linear in its input and output: the cmd.exe stage charges
+// every line it parses and every command it runs to its work limit (a
+// multiple of the output limit), the PowerShell stages charge values built
+// and tokens read to a budget of 16 units per byte (limit_loop when spent).
+// TestLinearWork checks the growth on the inputs that were quadratic.
 //
 // # Idempotence
 //

@@ -131,3 +131,19 @@ func FuzzUTF16Base64(f *testing.F) {
 		}
 	})
 }
+
+func TestInertAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	var d Deobfuscator
+	for _, tt := range inertTests {
+		if !tt.want {
+			continue
+		}
+		line := []byte(tt.in)
+		if allocs := testing.AllocsPerRun(50, func() { d.Run(line) }); allocs != 0 {
+			t.Errorf("%q: %v allocations", tt.in, allocs)
+		}
+	}
+}

@@ -23,6 +23,9 @@ import (
 // of the flag, -ec, a / or a Unicode dash) by the script it encodes.
 func encodedCommand(s string, t *Techniques) (string, bool) {
 	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '-' && c != '/' && c != 0xe2 { // not a switch (dashLen)
+			continue
+		}
 		v, e, end, ok := encodedSpan(s, i)
 		if !ok {
 			continue
@@ -49,8 +52,9 @@ func encodedSpan(s string, i int) (v, e, end int, ok bool) {
 	for k < len(s) && 'a' <= s[k]|0x20 && s[k]|0x20 <= 'z' {
 		k++
 	}
-	flag := s[i+n : k]
-	if flag == "" || !strings.EqualFold(flag, "ec") && !(len(flag) <= 14 && strings.EqualFold(flag, "encodedcommand"[:len(flag)])) {
+	flag := s[i+n : k] // ASCII letters
+	isEC := len(flag) == 2 && hasPrefixLower(flag, "ec")
+	if flag == "" || !isEC && !(len(flag) <= 14 && hasPrefixLower(flag, "encodedcommand"[:len(flag)])) {
 		return 0, 0, 0, false
 	}
 	v = k
@@ -78,13 +82,13 @@ func encodedSpan(s string, i int) (v, e, end int, ok bool) {
 // dashLen returns the length of a switch character at s[i]: - / or a
 // Unicode dash (U+2010 to U+2015), or 0.
 func dashLen(s string, i int) int {
-	switch {
-	case s[i] == '-' || s[i] == '/':
+	switch s[i] {
+	case '-', '/':
 		return 1
-	case strings.HasPrefix(s[i:], "\u2010"), strings.HasPrefix(s[i:], "\u2011"),
-		strings.HasPrefix(s[i:], "\u2012"), strings.HasPrefix(s[i:], "\u2013"),
-		strings.HasPrefix(s[i:], "\u2014"), strings.HasPrefix(s[i:], "\u2015"):
-		return 3
+	case 0xe2: // U+2010 to U+2015 are E2 80 90 to E2 80 95
+		if len(s)-i >= 3 && s[i+1] == 0x80 && 0x90 <= s[i+2] && s[i+2] <= 0x95 {
+			return 3
+		}
 	}
 	return 0
 }
@@ -121,16 +125,20 @@ func utf16Text(b []byte) (string, bool) {
 	if len(b) < 2 || len(b)%2 != 0 {
 		return "", false
 	}
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
+	if b[0] == 0xff && b[1] == 0xfe { // a byte order mark
+		b = b[2:]
 	}
-	if u[0] == 0xfeff {
-		u = u[1:]
-	}
-	r := utf16.Decode(u)
 	var sb strings.Builder
-	for _, c := range r {
+	sb.Grow(len(b) / 2)
+	for i := 0; i < len(b); i += 2 {
+		c := rune(b[i]) | rune(b[i+1])<<8
+		if utf16.IsSurrogate(c) { // only a high one followed by a low one
+			if i+3 >= len(b) {
+				return "", false
+			}
+			c = utf16.DecodeRune(c, rune(b[i+2])|rune(b[i+3])<<8)
+			i += 2
+		}
 		if !printable(c) {
 			return "", false
 		}
@@ -157,6 +165,31 @@ func utf8Text(b []byte) (string, bool) {
 	return string(b), true
 }
 
+// indexLower returns the first index of pat (lower case) in s, ASCII
+// letters of s compared in either case, or -1.
+func indexLower(s, pat string) int {
+	for i := 0; i+len(pat) <= len(s); i++ {
+		if lower(s[i]) == pat[0] && hasPrefixLower(s[i:], pat) {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasPrefixLower reports whether s starts with pat (lower case), ASCII
+// letters of s compared in either case.
+func hasPrefixLower(s, pat string) bool {
+	if len(s) < len(pat) {
+		return false
+	}
+	for j := range len(pat) {
+		if lower(s[j]) != pat[j] {
+			return false
+		}
+	}
+	return true
+}
+
 // asciiLower lower-cases ASCII letters only, keeping byte offsets.
 func asciiLower(s string) string {
 	b := []byte(s)
@@ -169,9 +202,12 @@ func asciiLower(s string) string {
 // base64Blobs replaces each [Convert]::FromBase64String('…') with the
 // text it decodes to, together with what decodes it: a GetString of an
 // encoding, or a DeflateStream / GzipStream read to the end.
-func base64Blobs(s string, maxOut int, t *Techniques) (string, bool) {
-	low := asciiLower(s)
+func base64Blobs(s string, maxOut int, t *Techniques, w *psWork) (string, bool) {
 	const fn = "frombase64string("
+	if indexLower(s, fn) < 0 {
+		return s, false
+	}
+	low := asciiLower(s)
 	var b strings.Builder
 	last, changed := 0, false
 	for from := 0; from < len(s); {
@@ -181,8 +217,12 @@ func base64Blobs(s string, maxOut int, t *Techniques) (string, bool) {
 		}
 		k += from
 		from = k + len(fn)
-		p := psParser{s: s, i: from, max: maxOut}
+		p := psParser{s: s, i: from, max: maxOut, w: w}
 		v, ok := p.expr()
+		if w.budget < 0 {
+			t.add(LimitLoop)
+			return s, false
+		}
 		if !ok || v.kind != vStr {
 			continue
 		}
@@ -354,7 +394,7 @@ func decodeAround(s, low string, start, end int, raw []byte, maxOut int, t *Tech
 
 // foldPS replaces constant string expressions by their value and drops
 // backticks that escape nothing.
-func foldPS(s string, maxOut int) (string, Techniques) {
+func foldPS(s string, maxOut int, w *psWork) (string, Techniques) {
 	var techs Techniques
 	if strings.Contains(s, `\"\"`) { // argv escapes first: they cut strings
 		var b []byte
@@ -369,11 +409,15 @@ func foldPS(s string, maxOut int) (string, Techniques) {
 			return string(append(b, s[last:]...)), 1 << Quotes
 		}
 	}
-	vars := psAssignments(s, maxOut)
-	var b []byte
+	vars := psAssignments(s, maxOut, w)
+	b := w.out[:0]
+	defer func() { w.out = b[:0] }()
 	last := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if !foldStart[c] {
+			continue
+		}
 		if c == '`' {
 			if i+1 < len(s) && backtickNoop(s[i+1]) {
 				techs.add(Backtick)
@@ -393,8 +437,11 @@ func foldPS(s string, maxOut int) (string, Techniques) {
 		if !exprStart(s, i) {
 			continue
 		}
-		p := psParser{s: s, i: i, vars: vars, max: maxOut}
+		p := psParser{s: s, i: i, vars: vars, max: maxOut, w: w}
 		v, ok := p.expr()
+		if w.budget < 0 {
+			return s, techs | 1<<LimitLoop
+		}
 		inv := invoked(s, i)
 		if !ok || p.ops == 0 && !(p.reads > 0 && inv) || v.kind == vNum {
 			if e := stringEnd(s, i); e > i {
@@ -417,6 +464,10 @@ func foldPS(s string, maxOut int) (string, Techniques) {
 	b = append(b, s[last:]...)
 	return string(b), techs
 }
+
+// foldStart holds the bytes where foldPS may act: a backtick, the start of
+// emptyQuotes, or one of exprStart.
+var foldStart = byteSet("`\"\\'([$-")
 
 // emptyQuotes returns the length of an empty pair of quotes inside a bare
 // word at s[i] (us""er, or us\"\"er as it reads inside a quoted
@@ -451,8 +502,7 @@ func exprStart(s string, i int) bool {
 	case '(': // not the argument list of a call: Write-Host('a'+'b')
 		return i == 0 || !(isWordByte(s[i-1]) || s[i-1] == '_' || s[i-1] == ']')
 	case '[':
-		l := asciiLower(s[i+1 : min(len(s), i+8)])
-		return strings.HasPrefix(l, "char") || strings.HasPrefix(l, "string")
+		return hasPrefixLower(s[i+1:], "char") || hasPrefixLower(s[i+1:], "string")
 	case '$':
 		return i+1 < len(s) && isWordByte(s[i+1])
 	case '-':
@@ -517,9 +567,9 @@ func appendPSValue(b []byte, v psVal, bare bool) []byte {
 
 // psAssignments collects $name = <constant string> assignments; a name
 // assigned twice is dropped, since its value then depends on the flow.
-func psAssignments(s string, maxOut int) map[string]string {
+func psAssignments(s string, maxOut int, w *psWork) map[string]string {
 	var vars map[string]string
-	seen := map[string]bool{}
+	var seen map[string]bool // made at the first assignment
 	for i := 0; i < len(s); i++ {
 		if s[i] != '$' {
 			continue
@@ -539,11 +589,14 @@ func psAssignments(s string, maxOut int) map[string]string {
 		if k >= len(s) || s[k] != '=' || k+1 < len(s) && s[k+1] == '=' {
 			continue
 		}
-		p := psParser{s: s, i: k + 1, vars: vars, max: maxOut}
+		p := psParser{s: s, i: k + 1, vars: vars, max: maxOut, w: w}
 		v, ok := p.expr()
 		if seen[name] {
 			delete(vars, name)
 			continue
+		}
+		if seen == nil {
+			seen = map[string]bool{}
 		}
 		seen[name] = true
 		if ok && v.kind == vStr {

@@ -22,7 +22,47 @@ type psParser struct {
 	techs Techniques
 	depth int
 	args  bool // reading call arguments: a comma separates, it builds no array
+	w     *psWork
 }
+
+// psWork is what the parsers of one pass share: the work left to the stage
+// (values built, tokens read), so that a pass is linear in its input
+// (nested starts or repeated operators cannot make it quadratic), and
+// scratch for the strings they build.
+type psWork struct {
+	budget int
+	buf    []byte // concatenations in progress, innermost last (add)
+	out    []byte // foldPS's output
+}
+
+// reset readies w for a pass over n bytes, keeping its buffers.
+func (w *psWork) reset(n int) {
+	w.budget = psBudget(n)
+	if cap(w.buf) > maxKeep {
+		w.buf = nil
+	}
+	if cap(w.out) > maxKeep {
+		w.out = nil
+	}
+}
+
+// psBudget is the work a pass of the PowerShell stage may do on text of
+// n bytes, in bytes built plus tokens read.
+func psBudget(n int) int { return 16*n + 1<<14 }
+
+// spend charges n units of work; it reports false once the budget is spent.
+func (p *psParser) spend(n int) bool {
+	p.w.budget -= n
+	return p.w.budget >= 0
+}
+
+// enter and leave bound the nesting of the parse.
+func (p *psParser) enter() bool {
+	p.depth++
+	return p.depth <= 64 && p.spend(1)
+}
+
+func (p *psParser) leave() { p.depth-- }
 
 type valKind uint8
 
@@ -37,6 +77,15 @@ type psVal struct {
 	s    string
 	n    int64
 	arr  []psVal
+	sz   int // vArr: size(), kept so that it costs nothing
+}
+
+func arrVal(arr []psVal) psVal {
+	v := psVal{kind: vArr, arr: arr, sz: len(arr)}
+	for _, e := range arr {
+		v.sz += e.size()
+	}
+	return v
 }
 
 func (v psVal) str() string {
@@ -53,12 +102,13 @@ func (v psVal) str() string {
 	return v.s
 }
 
+// size is the length of the value's text, elements counted with a
+// separator each.
 func (v psVal) size() int {
-	n := len(v.s)
-	for _, e := range v.arr {
-		n += e.size() + 1
+	if v.kind == vArr {
+		return v.sz
 	}
-	return n
+	return len(v.s)
 }
 
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
@@ -90,7 +140,9 @@ func (p *psParser) op(t Technique) {
 	p.techs.add(t)
 }
 
-func (p *psParser) fits(v psVal) (psVal, bool) { return v, v.size() <= p.max }
+func (p *psParser) fits(v psVal) (psVal, bool) {
+	return v, v.size() <= p.max && p.spend(v.size())
+}
 
 // arg reads one argument of a method call.
 func (p *psParser) arg() (psVal, bool) {
@@ -102,10 +154,10 @@ func (p *psParser) arg() (psVal, bool) {
 }
 
 func (p *psParser) expr() (psVal, bool) {
-	if p.depth++; p.depth > 64 {
+	defer p.leave()
+	if !p.enter() {
 		return psVal{}, false
 	}
-	defer func() { p.depth-- }()
 	v, ok := p.bxor()
 	for ok {
 		save := p.i
@@ -118,7 +170,7 @@ func (p *psParser) expr() (psVal, bool) {
 				return v, true
 			}
 			nv, ok2 := psReplace(v, r, cs)
-			if !ok2 {
+			if !ok2 || !p.spend(16*v.size()) { // regexp costs more than a copy
 				p.i = save
 				return v, true
 			}
@@ -157,31 +209,50 @@ func (p *psParser) bxor() (psVal, bool) {
 	return v, ok
 }
 
+// add reads a chain of +. Strings are concatenated into one buffer and
+// arrays appended in place, so that a long chain costs its length. The
+// buffer is the shared scratch past mark: a chain nested in an operand
+// builds its string further on and gives the space back.
 func (p *psParser) add() (psVal, bool) {
 	v, ok := p.format()
+	mark := len(p.w.buf)
+	str, owned := false, false // str: v is a string built in p.w.buf[mark:]
 	for ok {
 		save := p.i
 		p.space()
 		if p.i >= len(p.s) || p.s[p.i] != '+' {
 			p.i = save
-			return v, true
+			break
 		}
 		p.i++
 		r, ok2 := p.format()
 		if !ok2 {
 			p.i = save
-			return v, true
+			break
 		}
 		switch {
-		case v.kind == vNum && r.kind == vNum:
+		case !str && v.kind == vNum && r.kind == vNum:
 			v = psVal{kind: vNum, n: v.n + r.n}
-		case v.kind == vArr:
-			v.arr = append(v.arr[:len(v.arr):len(v.arr)], r)
+		case !str && v.kind == vArr:
+			if !owned { // v.arr may be shared
+				v.arr, owned = append([]psVal(nil), v.arr...), true
+			}
+			v.arr = append(v.arr, r)
+			v.sz += r.size() + 1
+			ok = v.sz <= p.max && p.spend(r.size()+1)
 		default:
 			p.op(Concat)
-			v = psVal{s: v.str() + r.str()}
+			if !str {
+				p.w.buf, str = append(p.w.buf, v.str()...), true
+			}
+			rs := r.str()
+			p.w.buf = append(p.w.buf, rs...)
+			ok = len(p.w.buf)-mark <= p.max && p.spend(len(rs))
 		}
-		v, ok = p.fits(v)
+	}
+	if str {
+		v = psVal{s: string(p.w.buf[mark:])}
+		p.w.buf = p.w.buf[:mark]
 	}
 	return v, ok
 }
@@ -203,7 +274,7 @@ func (p *psParser) format() (psVal, bool) {
 			args = []psVal{r}
 		}
 		s, ok2 := psFormat(v.s, args, p.max)
-		if !ok2 {
+		if !ok2 || !p.spend(len(s)) {
 			p.i = save
 			return v, true
 		}
@@ -241,12 +312,16 @@ func (p *psParser) comma() (psVal, bool) {
 		}
 	}
 	if arr != nil {
-		return psVal{kind: vArr, arr: arr}, true
+		return arrVal(arr), p.spend(len(arr))
 	}
 	return v, true
 }
 
 func (p *psParser) unary() (psVal, bool) {
+	defer p.leave()
+	if !p.enter() {
+		return psVal{}, false
+	}
 	save := p.i
 	if p.keyword("-join") {
 		v, ok := p.unary()
@@ -263,6 +338,10 @@ func (p *psParser) unary() (psVal, bool) {
 var castNames = []string{"[char[]]", "[char]", "[string]", "[int]", "[byte]"}
 
 func (p *psParser) cast() (psVal, bool) {
+	defer p.leave()
+	if !p.enter() {
+		return psVal{}, false
+	}
 	p.space()
 	save := p.i
 	if p.keyword("[string]::join(") {
@@ -337,7 +416,7 @@ func charArray(v psVal) (psVal, bool) {
 	default:
 		return v, false
 	}
-	return psVal{kind: vArr, arr: out}, true
+	return arrVal(out), true
 }
 
 func (p *psParser) postfix() (psVal, bool) {
@@ -352,7 +431,7 @@ func (p *psParser) postfix() (psVal, bool) {
 				p.i = save
 				return v, true
 			}
-			nv, ok2 := index(v, idx)
+			nv, ok2 := p.index(v, idx)
 			if !ok2 {
 				p.i = save
 				return v, true
@@ -406,7 +485,7 @@ func (p *psParser) indexes() ([]int64, bool) {
 				step = -1
 			}
 			for x := a; ; x += step {
-				if len(out) > p.max {
+				if len(out) > p.max || !p.spend(8) { // an element costs more than a byte
 					return nil, false
 				}
 				out = append(out, x)
@@ -433,7 +512,7 @@ func (p *psParser) number() (int64, bool) {
 	}
 	j := p.i
 	base := 10
-	if strings.HasPrefix(strings.ToLower(p.s[j:]), "0x") {
+	if len(p.s)-j >= 2 && p.s[j] == '0' && p.s[j+1]|0x20 == 'x' {
 		base, j = 16, j+2
 		p.i = j
 	}
@@ -456,24 +535,29 @@ func (p *psParser) number() (int64, bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func index(v psVal, idx []int64) (psVal, bool) {
-	var elems []psVal
+func (p *psParser) index(v psVal, idx []int64) (psVal, bool) {
+	if !p.spend(v.size() + len(idx)) {
+		return v, false
+	}
+	var runes []rune // a string indexes by character
+	n := len(v.arr)
 	if v.kind == vStr {
-		for _, c := range v.s {
-			elems = append(elems, psVal{s: string(c)})
-		}
-	} else {
-		elems = v.arr
+		runes = []rune(v.s)
+		n = len(runes)
 	}
 	out := make([]psVal, 0, len(idx))
 	for _, x := range idx {
 		if x < 0 {
-			x += int64(len(elems))
+			x += int64(n)
 		}
-		if x < 0 || x >= int64(len(elems)) {
+		if x < 0 || x >= int64(n) {
 			continue // PowerShell yields $null
 		}
-		out = append(out, elems[x])
+		if runes != nil {
+			out = append(out, psVal{s: string(runes[x])})
+		} else {
+			out = append(out, v.arr[x])
+		}
 	}
 	if len(idx) == 1 {
 		if len(out) == 0 {
@@ -481,10 +565,13 @@ func index(v psVal, idx []int64) (psVal, bool) {
 		}
 		return out[0], true
 	}
-	return psVal{kind: vArr, arr: out}, true
+	return arrVal(out), true
 }
 
 func (p *psParser) primary() (psVal, bool) {
+	if !p.spend(1) {
+		return psVal{}, false
+	}
 	p.space()
 	if p.i >= len(p.s) {
 		return psVal{}, false
@@ -513,24 +600,37 @@ func (p *psParser) primary() (psVal, bool) {
 }
 
 // literal reads a quoted string. A double-quoted one must be constant: no
-// $variable or $(…) inside. Backticks that escape nothing are dropped.
+// $variable or $(…) inside. Backticks that escape nothing are dropped. A
+// string without escapes is a substring of the text, with no copy.
 func (p *psParser) literal() (psVal, bool) {
 	q := p.s[p.i]
-	var b []byte
-	for j := p.i + 1; j < len(p.s); j++ {
+	start := p.i + 1
+	var b []byte // the value, once an escape made it differ from the text
+	copied := false
+	for j := start; j < len(p.s); j++ {
 		c := p.s[j]
 		switch {
 		case c == q:
 			if j+1 < len(p.s) && p.s[j+1] == q {
+				if !copied {
+					b, copied = append(b, p.s[start:j]...), true
+				}
 				b = append(b, q)
 				j++
 				continue
 			}
 			p.i = j + 1
-			return psVal{s: string(b)}, true
+			v := p.s[start:j]
+			if copied {
+				v = string(b)
+			}
+			return psVal{s: v}, p.spend(len(v))
 		case q == '"' && c == '$' && j+1 < len(p.s) && (isWordByte(p.s[j+1]) || strings.IndexByte("{(_:", p.s[j+1]) >= 0):
 			return psVal{}, false
 		case q == '"' && c == '`' && j+1 < len(p.s):
+			if !copied {
+				b, copied = append(b, p.s[start:j]...), true
+			}
 			j++
 			e := p.s[j]
 			if r := strings.IndexByte("0abefnrtv", e); r >= 0 {
@@ -545,7 +645,9 @@ func (p *psParser) literal() (psVal, bool) {
 			}
 			b = append(b, e)
 		default:
-			b = append(b, c)
+			if copied {
+				b = append(b, c)
+			}
 		}
 	}
 	return psVal{}, false
@@ -573,12 +675,10 @@ func (p *psParser) variable() (psVal, bool) {
 		return psVal{}, false
 	}
 	if isEnv {
-		for _, kv := range defaultEnv {
-			if strings.EqualFold(kv[0], name) {
-				p.i = k
-				p.techs.add(EnvIndex)
-				return psVal{s: kv[1]}, true
-			}
+		if i := defaultVar(name); i >= 0 {
+			p.i = k
+			p.techs.add(EnvIndex)
+			return psVal{s: defaultEnv[i][1]}, true
 		}
 		return psVal{}, false
 	}
@@ -599,7 +699,7 @@ func (p *psParser) variable() (psVal, bool) {
 	return psVal{}, false
 }
 
-func join(v psVal, sep string) psVal {
+func join(v psVal, sep string) psVal { // its size is charged by fits
 	if v.kind != vArr {
 		return psVal{s: v.str()}
 	}
@@ -645,6 +745,10 @@ func psFormat(f string, args []psVal, limit int) (string, bool) {
 	return b.String(), true
 }
 
+// maxPattern bounds the -replace patterns compiled: matching costs the
+// text's length times the pattern's.
+const maxPattern = 256
+
 // psReplace applies -replace: a regular expression, case-insensitive unless
 // -creplace, with $1-style groups in the replacement.
 func psReplace(v, r psVal, caseSensitive bool) (psVal, bool) {
@@ -660,7 +764,7 @@ func psReplace(v, r psVal, caseSensitive bool) (psVal, bool) {
 	default:
 		return v, false
 	}
-	if pat == "" {
+	if pat == "" || len(pat) > maxPattern {
 		return v, false
 	}
 	if !caseSensitive {

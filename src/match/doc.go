@@ -19,9 +19,15 @@
 // phrase needs: a filter over the raw line (wordFilter, filter.go) finds that
 // out first, in a fraction of the cost of normalizing and scanning, and the
 // line is normalized only when a phrase may match, a regex needs it, or
-// Normalized asks for it. Both are DFAs in one 32-bit table layout
-// (table.go), and the filter checks only the phrases anchored on a word the
-// line holds, so both hold for packs of a few thousand rules.
+// Normalized asks for it. The filter reads the line a word at a time and
+// looks each word up in a small hash table of the pack's words, so that a
+// line costs what its words cost, whatever the size of the pack; then it
+// checks only the phrases anchored on a word the line holds. It knows which
+// words a line holds, not where: the phrases whose words are all there (its
+// candidates) are verified on the normalized line, each piece a plain
+// substring search, before the automaton runs (Matcher.verify). The
+// automaton is a DFA in a compact 32-bit table (table.go), which holds for
+// packs of a few thousand rules.
 //
 // The tests hold every fast path to a slow, obvious reference matcher
 // (match_test.go) and to the variants without it.

@@ -168,9 +168,9 @@ func testLines(t testing.TB, generated int) [][]byte {
 	return lines
 }
 
-// checkFilter checks the filter of s on one line: the lock step finds what a
-// plain scan finds, the candidates are the phrases whose tokens were all
-// found, each once, a scan that stops early stops on a possible phrase, a
+// checkFilter checks the filter of s on one line: unless it gives up, it
+// finds every token that stands in the normalized line (refTokens), the
+// candidates are the phrases whose tokens were all found, each once, a
 // phrase that matches needs only tokens found, and a line the filter and
 // verify rule out matches no phrase.
 func checkFilter(t *testing.T, name string, s *Set, line []byte) {
@@ -179,16 +179,16 @@ func checkFilter(t *testing.T, name string, s *Set, line []byte) {
 		return
 	}
 	buf := append(append([]byte(nil), line...), fillerPad[:]...)
-	var all, plain, early tokenSeen
-	if f.seen(&all, buf, len(line), false) {
-		t.Fatalf("%s: %q: the scan stopped early without being asked to", name, line)
-	}
-	plain.reset(f.ntok + 1)
-	f.scan(&plain, f.start[sideAny], line, true)
+	var all tokenSeen
+	f.seen(&all, buf, len(line))
 	gaveUp := all.has(int32(f.ntok))
-	a, p := slices.Sorted(slices.Values(all.list)), slices.Sorted(slices.Values(plain.list))
-	if gaveUp != plain.has(int32(f.ntok)) || !gaveUp && !slices.Equal(a, p) {
-		t.Fatalf("%s: %q: lock step found tokens %v, a plain scan %v", name, line, a, p) // giving up stands for all
+	if !gaveUp {
+		for _, v := range refTokens(f, line) {
+			if !all.has(v) {
+				t.Fatalf("%s: %q: token %d %+v stands in the normalized line %q, the filter found %v",
+					name, line, v, f.tokens[v], normalize.Append(nil, line), all.list)
+			}
+		}
 	}
 	var complete []int32
 	for ph := range f.need {
@@ -203,18 +203,6 @@ func checkFilter(t *testing.T, name string, s *Set, line []byte) {
 	}
 	if may := f.mayMatch(new(tokenSeen), buf, len(line)); may != (gaveUp || len(complete) > 0) {
 		t.Fatalf("%s: %q: mayMatch %v, tokens %v say %v", name, line, may, all.list, !may)
-	}
-	if f.seen(&early, buf, len(line), true) {
-		for _, v := range early.list {
-			if !all.has(v) {
-				t.Fatalf("%s: %q: the early stop found token %d, the whole scan not", name, line, v)
-			}
-		}
-		if !f.completes(&early, 0) {
-			t.Fatalf("%s: %q: the scan stopped early on tokens %v, which complete no phrase", name, line, early.list)
-		}
-	} else if e := slices.Sorted(slices.Values(early.list)); !slices.Equal(e, a) {
-		t.Fatalf("%s: %q: the scan that may stop found %v, the other %v", name, line, e, a)
 	}
 	unf := *s
 	unf.filter = nil
@@ -233,6 +221,41 @@ func checkFilter(t *testing.T, name string, s *Set, line []byte) {
 			t.Fatalf("%s: %q: phrase %d matches, but the filter and verify rule the line out (candidates %v)", name, line, ph, mf.cands)
 		}
 	}
+}
+
+// refTokens returns, the slow and obvious way, the tokens of f that stand
+// in the normalized line: the word as a whole word (bounded by a byte
+// other than a letter or digit, a removed ^ or ", or an end), after a space
+// or a dash when its left side asks for one, before a space when its right
+// side does.
+func refTokens(f *wordFilter, line []byte) []int32 {
+	var n normalize.Normalizer
+	n.Run(line)
+	text := slices.Clone(n.Out)
+	for i, c := range text {
+		text[i] = normalize.Fold(c)
+	}
+	bound := func(i int) bool {
+		return i == 0 || i == len(text) || !isAlnum(text[i-1]) || !isAlnum(text[i]) || slices.Contains(n.Soft, int32(i))
+	}
+	var out []int32
+	for v, tok := range f.tokens {
+		for i := 0; ; i++ {
+			k := bytes.Index(text[i:], []byte(tok.word))
+			if k < 0 {
+				break
+			}
+			i += k
+			st, en := i, i+len(tok.word)
+			left := tok.left == sideAny || st > 0 && text[st-1] == " -"[tok.left-1]
+			right := tok.right == sideAny || en < len(text) && text[en] == ' '
+			if bound(st) && bound(en) && left && right {
+				out = append(out, int32(v))
+				break
+			}
+		}
+	}
+	return out
 }
 
 // TestFilterSound runs checkFilter on the corpus, the tests' lines and
@@ -307,6 +330,134 @@ func TestMatchLazyNormalized(t *testing.T) {
 			if got, want := m.Normalized(), normalize.Append(nil, l); !bytes.Equal(got, want) {
 				t.Fatalf("%s: Normalized() after Match(%q) = %q, want %q", name, l, got, want)
 			}
+		}
+	}
+}
+
+// TestWordBits: the bitmaps of word starts and ends agree with isAlnum on
+// every byte value at every offset of a block, and across blocks.
+func TestWordBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var lines [][]byte
+	for c := range 256 {
+		for _, at := range []int{0, 7, 8, 63, 64, 100} {
+			l := bytes.Repeat([]byte{'.'}, 130)
+			l[at], l[at+1] = byte(c), 'a'
+			lines = append(lines, l)
+		}
+	}
+	for range 200 {
+		l := make([]byte, r.IntN(300))
+		for i := range l {
+			const pick = "a.Z9 \x80\xff^"
+			l[i] = pick[r.IntN(len(pick))]
+		}
+		lines = append(lines, l)
+	}
+	var ts tokenSeen
+	for _, l := range lines {
+		starts, ends := ts.wordBits(append(slices.Clone(l), fillerPad[:]...), len(l))
+		for i := 0; i <= len(l); i++ {
+			in := func(j int) bool { return j >= 0 && j < len(l) && isAlnum(l[j]) }
+			bit := func(b []uint64) bool { return b[i/64]>>(i%64)&1 == 1 }
+			if bit(starts) != (in(i) && !in(i-1)) || bit(ends) != (!in(i) && in(i-1)) {
+				t.Fatalf("%q: byte %d: start %v, end %v", l, i, bit(starts), bit(ends))
+			}
+		}
+	}
+}
+
+// TestFilterLookup: every word of a pack is found, whatever its case, and
+// no word that differs from all of them by a byte, a byte more or less.
+func TestFilterLookup(t *testing.T) {
+	for name, s := range map[string]*Set{"sentinel": sentinel(t), "synthetic-1500": synthSet(t, 1500)} {
+		f := s.filter
+		words := map[string]bool{}
+		for _, tok := range f.tokens {
+			words[tok.word] = true
+		}
+		find := func(w string) int32 {
+			return f.lookup(append([]byte(w), fillerPad[:]...), len(w))
+		}
+		for w := range words {
+			got := find(w)
+			if got < 0 || find(strings.ToUpper(w)) != got {
+				t.Fatalf("%s: %q not found (%d) or not in upper case", name, w, got)
+			}
+			for _, v := range []string{w + "x", w[1:], w[:len(w)-1], "q" + w, w[:len(w)-1] + "0"} {
+				if v != "" && !words[v] && find(v) >= 0 {
+					t.Fatalf("%s: %q found, not a word of the pack", name, v)
+				}
+			}
+		}
+	}
+	long := compileString(t, "long", `[pack]
+description = "long words"
+
+[[rule]]
+name = "long"
+description = "words beyond sixteen bytes"
+any = ["abcdefghijklmnopqrstuvwxyz0123456789 x", "abcdefghijklmnopqrstuvwxyz0123456780"]
+techniques = ["T1059"]
+risk = 1
+`)
+	var ts tokenSeen
+	for _, tt := range []struct {
+		line string
+		want int
+	}{
+		{"abcdefghijklmnopqrstuvwxyz0123456789 x", 2},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456780", 1},
+		{"abcdefghijklmnopqrstuvwxyz0123456781 x", 1},
+		{"abcdefghijklmnopqrstuvwxyz012345678 x", 1},
+	} {
+		long.filter.seen(&ts, append([]byte(tt.line), fillerPad[:]...), len(tt.line))
+		if len(ts.list) != tt.want {
+			t.Errorf("%q: tokens %v, want %d", tt.line, ts.list, tt.want)
+		}
+	}
+}
+
+// TestFilterSides: the sides a word takes from the raw line, where
+// normalization would put a blank or a dash next to it, or a join.
+func TestFilterSides(t *testing.T) {
+	s := compileString(t, "contexts", contextsPack)
+	f := s.filter
+	id := func(left uint8, word string, right uint8) int32 {
+		for v, tok := range f.tokens {
+			if tok == (filterToken{left, word, right}) {
+				return int32(v)
+			}
+		}
+		t.Fatalf("no token %d %q %d", left, word, right)
+		return -1
+	}
+	net, user, add := id(sideAny, "net1", sideBlank), id(sideBlank, "user", sideBlank), id(sideDash, "add", sideAny)
+	giveUp := int32(f.ntok)
+	for _, tt := range []struct {
+		line string
+		want []int32
+	}{
+		{"net1 user /add", []int32{net, user, add}},
+		{`NET1.EXE|user "-add"`, []int32{net, user, add}},
+		{"net1.exe.exe\tuser \u2013add", []int32{net, user, add}},
+		{`net1."exe" user ^-^add`, []int32{net, user, add}},
+		{"net1.exe-x user.add", nil},
+		{"net1.exex user x", []int32{user}},
+		{"net1", nil},
+		{"x net1^ user", []int32{net}},
+		{"net^1 user", []int32{giveUp}},
+		{`"net1"user`, []int32{giveUp}},
+	} {
+		var ts tokenSeen
+		f.seen(&ts, append([]byte(tt.line), fillerPad[:]...), len(tt.line))
+		got := slices.DeleteFunc(slices.Clone(ts.list), func(v int32) bool { return v != net && v != user && v != add && v != giveUp })
+		if ts.has(giveUp) {
+			got = []int32{giveUp}
+		}
+		slices.Sort(got)
+		if want := slices.Sorted(slices.Values(tt.want)); !slices.Equal(got, want) {
+			t.Errorf("%q: tokens %v, want %v (net1 %d, user %d, add %d)", tt.line, got, want, net, user, add)
 		}
 	}
 }

@@ -121,22 +121,13 @@ func (m *Matcher) Match(cmdline, parent []byte) []int {
 // the filter's candidates are verified on the normalized line, which
 // settles the lines whose words are all there but not in the order or
 // places a phrase needs ("powershell.exe ... -s 30" for "powershell -s").
-// A candidate found early, when the scan stopped there, is verified first:
-// on a line that will match, that spares reading the rest.
 func (m *Matcher) mayMatch() bool {
 	f := m.s.filter
 	if f == nil {
 		return true
 	}
-	stopped := f.seen(&m.tokens, m.raw, m.rawLen, true)
-	if m.possible() {
-		return true
-	}
-	if stopped { // the early candidates fail: read the whole line
-		f.seen(&m.tokens, m.raw, m.rawLen, false)
-		return m.possible()
-	}
-	return false
+	f.seen(&m.tokens, m.raw, m.rawLen)
+	return m.possible()
 }
 
 // possible reports whether the filter gave up on the tokens it found or
@@ -166,10 +157,17 @@ func (m *Matcher) verify() bool {
 	}
 	m.normalize()
 	if !m.foldDone {
+		// The normalized line is lower case (TestFoldedLine): folding
+		// leaves only "/" to replace.
 		m.foldDone = true
-		m.folded = m.folded[:0]
-		for _, c := range m.norm.Out {
-			m.folded = append(m.folded, normalize.Fold(c))
+		m.folded = append(m.folded[:0], m.norm.Out...)
+		for i := 0; ; {
+			k := bytes.IndexByte(m.folded[i:], '/')
+			if k < 0 {
+				break
+			}
+			m.folded[i+k] = normalize.Fold('/')
+			i += k + 1
 		}
 	}
 	for _, ph := range m.cands {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"scorecmdline/src/normalize"
 )
 
 var synthSets sync.Map // n -> *Set
@@ -85,6 +87,38 @@ func TestSyntheticFastPaths(t *testing.T) {
 	t.Logf("%d lines, %d match some rule", len(lines), hits)
 	if hits < len(lines)/20 {
 		t.Errorf("only %d of %d lines match: the differential sees too few hits", hits, len(lines))
+	}
+}
+
+// TestSyntheticVerify: at 2,000 rules every word of a phrase stands on the
+// benign line ("powershell -s": powershell.exe, then "-s 30" far on), so
+// the filter lets it through, and verify rules it out before the automaton.
+func TestSyntheticVerify(t *testing.T) {
+	s := synthSet(t, 2000)
+	if s.filter == nil {
+		t.Fatal("no filter at 2,000 rules")
+	}
+	m := s.NewMatcher()
+	if hits := m.Match([]byte(benchLine), nil); len(hits) > 0 {
+		t.Fatalf("the benign line matches %v", hits)
+	}
+	if !s.filter.mayMatch(new(tokenSeen), append([]byte(benchLine), fillerPad[:]...), len(benchLine)) {
+		t.Fatal("the filter alone rules the benign line out: this test no longer tests verify")
+	}
+	if len(m.cands) == 0 || m.mayMatch() {
+		t.Errorf("verify lets the benign line through (candidates %v)", m.cands)
+	}
+}
+
+// TestFoldedLine: verify folds the normalized line by replacing "/" alone,
+// which holds while normalization lower-cases.
+func TestFoldedLine(t *testing.T) {
+	for _, l := range testLines(t, 500) {
+		for _, c := range normalize.Append(nil, l) {
+			if normalize.Fold(c) != c && c != '/' {
+				t.Fatalf("normalized %q holds %q, which folds to %q", l, c, normalize.Fold(c))
+			}
+		}
 	}
 }
 

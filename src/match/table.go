@@ -1,16 +1,15 @@
 package match
 
-// The word filter and the automaton are both DFAs over byte columns, laid
-// out the same way: one uint32 table, each state a row of ncol entries,
-// states stored premultiplied by ncol so that a step is one add and one
-// load. The states that report something (tokens, needles) sit from acc
-// on, a power of two above every other state, so one bit of the state says
-// whether the step needs a look. 32-bit states let packs of thousands of
-// rules keep their tables (a 16-bit layout held about 800 states, which
-// packs outgrew by 200 rules).
+// The compact form of the automaton (next32) is a DFA over byte columns in
+// one uint32 table, each state a row of ncol entries, states stored
+// premultiplied by ncol so that a step is one add and one load. The states
+// that report needles sit from acc on, a power of two above every other
+// state, so one bit of the state says whether the step needs a look.
+// 32-bit states let packs of thousands of rules keep their tables (a 16-bit
+// layout held about 800 states, which packs outgrew by 200 rules).
 
-// maxTable bounds a table, in entries (64 MiB): beyond it the filter is
-// dropped and the automaton keeps its plain form. It also keeps the state
+// maxTable bounds a table, in entries (64 MiB): beyond it the automaton
+// keeps its plain form. It also keeps the state
 // numbers within what divider divides exactly.
 const maxTable = 1 << 24
 
@@ -57,30 +56,8 @@ func newDivider(d int) divider { return divider{(1<<32 + uint64(d) - 1) / uint64
 func (v divider) of(x uint32) int { return int(uint64(x) * v.m >> 32) }
 
 // block is how many bytes of each part lockstepRec reads between looks at
-// what it recorded, and lean how many lockstep reads.
-const (
-	block = 16
-	lean  = 32
-)
-
-// lockstep runs a DFA over four parts of equal length from states s, and
-// returns the states after them and the bits of all the states met. Four
-// independent chains of loads hide the latency of each, which is what
-// bounds a one-chain scan. It is kept small so that everything it needs
-// stays in registers.
-func lockstep(next []uint32, class *[256]uint8, q0, q1, q2, q3 []byte, s [4]uint32) ([4]uint32, uint32) {
-	q1, q2, q3 = q1[:len(q0)], q2[:len(q0)], q3[:len(q0)]
-	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
-	var seen uint32
-	for k := range q0 {
-		s0 = next[s0+uint32(class[q0[k]])]
-		s1 = next[s1+uint32(class[q1[k]])]
-		s2 = next[s2+uint32(class[q2[k]])]
-		s3 = next[s3+uint32(class[q3[k]])]
-		seen |= s0 | s1 | s2 | s3
-	}
-	return [4]uint32{s0, s1, s2, s3}, seen
-}
+// what it recorded.
+const block = 16
 
 // stepRec is a step of lockstepRec where some part met a reporting state:
 // its offset and the four states.
@@ -89,9 +66,12 @@ type stepRec struct {
 	s [4]uint32
 }
 
-// lockstepRec is lockstep that also records the steps where a state has
-// bit acc set, in rec (which has room for one a step). The four parts are
-// first copied side by side, which frees the registers the recording needs.
+// lockstepRec runs a DFA over four parts of equal length (at most block
+// bytes) from states s, and records the steps where a state has bit acc
+// set, in rec (which has room for one a step). Four independent chains of
+// loads hide the latency of each, which is what bounds a one-chain scan.
+// The four parts are first copied side by side, which frees the registers
+// the recording needs.
 func lockstepRec(next []uint32, class *[256]uint8, acc uint32, q0, q1, q2, q3 []byte, s [4]uint32, rec *[block]stepRec) ([4]uint32, int) {
 	var blk [4][block]byte
 	l := min(len(q0), block)
@@ -113,38 +93,4 @@ func lockstepRec(next []uint32, class *[256]uint8, acc uint32, q0, q1, q2, q3 []
 		}
 	}
 	return [4]uint32{s0, s1, s2, s3}, n
-}
-
-// lockstepAcc is lockstep that also writes to out the reporting states met
-// (those from 1<<shift on), in no particular order. It stores every state
-// and moves on past reporting ones only, so no branch depends on the text:
-// a line dense with tokens, which would defeat a branch predictor, costs
-// what a plain one does. The parts are copied side by side first, which
-// frees the registers the recording needs.
-func lockstepAcc(next []uint32, class *[256]uint8, shift uint32, q0, q1, q2, q3 []byte, s [4]uint32, out *[4 * block]uint32) ([4]uint32, int) {
-	var blk [4][block]byte
-	l := min(len(q0), block)
-	copy(blk[0][:], q0[:l])
-	copy(blk[1][:], q1[:l])
-	copy(blk[2][:], q2[:l])
-	copy(blk[3][:], q3[:l])
-	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
-	n := uint32(0)
-	for k := range l {
-		k &= block - 1
-		s0 = next[s0+uint32(class[blk[0][k]])]
-		s1 = next[s1+uint32(class[blk[1][k]])]
-		s2 = next[s2+uint32(class[blk[2][k]])]
-		s3 = next[s3+uint32(class[blk[3][k]])]
-		// n stays below 4*block: at most four a step, after the stores.
-		out[n%(4*block)] = s0
-		n += s0 >> shift
-		out[n%(4*block)] = s1
-		n += s1 >> shift
-		out[n%(4*block)] = s2
-		n += s2 >> shift
-		out[n%(4*block)] = s3
-		n += s3 >> shift
-	}
-	return [4]uint32{s0, s1, s2, s3}, int(n)
 }

@@ -30,6 +30,56 @@ func Name(s string) string { return string(AppendName(nil, []byte(s))) }
 // removed), up to the first "/", ",", ";" or "=" after its directory part,
 // which is where cmd.exe ends a command name ("cmd.exe/c" runs cmd.exe).
 func AppendProgram(dst, cmdline []byte) []byte {
+	// The usual first word has no ^ or " (but quotes around it all): it is
+	// found without a copy and only its last path element goes on to
+	// AppendName. Any other goes to appendProgramSlow (FuzzProgram holds
+	// the two equal).
+	i := 0
+	for i < len(cmdline) && (kinds[cmdline[i]] == Blank || cmdline[i] == '\n') {
+		i++
+	}
+	word := cmdline[i:]
+	var end int
+	if len(word) > 0 && word[0] == '"' {
+		word = word[1:]
+		end = bytes.IndexByte(word, '"')
+		switch {
+		case end < 0:
+			end = len(word) // never closed: the rest of the line
+		case end+1 < len(word) && !endsProgram[word[end+1]]:
+			return appendProgramSlow(dst, cmdline) // "C:\x"y.exe: the word goes on
+		}
+		if bytes.IndexByte(word[:end], '^') >= 0 {
+			return appendProgramSlow(dst, cmdline)
+		}
+	} else {
+		for end < len(word) && !endsProgram[word[end]] && word[end] != '^' && word[end] != '"' {
+			end++
+		}
+		if end < len(word) && !endsProgram[word[end]] {
+			return appendProgramSlow(dst, cmdline)
+		}
+	}
+	word = word[:end]
+	if k := bytes.LastIndexByte(word, '\\'); k >= 0 {
+		word = word[k+1:]
+	}
+	if k := bytes.IndexAny(word, "/,;="); k >= 0 {
+		word = word[:k]
+	}
+	return AppendName(dst, word)
+}
+
+// endsProgram marks the bytes that end the first word outside quotes.
+var endsProgram = func() (t [256]bool) {
+	for c := range t {
+		t[c] = kinds[c] == Blank || kinds[c] == LineBreak || kinds[c] == Operator
+	}
+	return t
+}()
+
+// appendProgramSlow is AppendProgram byte by byte, for any first word.
+func appendProgramSlow(dst, cmdline []byte) []byte {
 	i := 0
 	for i < len(cmdline) && (kinds[cmdline[i]] == Blank || cmdline[i] == '\n') {
 		i++
