@@ -135,7 +135,7 @@ func runSearchArgs(env Env, args []string) int {
 // parseSize reads a byte count: a whole number with an optional unit
 // (KiB, MiB, GiB, or K, M, G, which mean the same powers of 1024).
 func parseSize(s string) (int64, error) {
-	num := strings.TrimRight(s, "KMGiBkmgib")
+	num := strings.TrimRight(s, "KMGBkmgib")
 	unit := strings.ToLower(strings.TrimPrefix(s, num))
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 	if err != nil || n <= 0 {
