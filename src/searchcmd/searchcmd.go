@@ -291,7 +291,7 @@ func (s *session) writeFailed(err error) error {
 func (s *session) process(body []byte) error {
 	b := s.body
 	b.reset()
-	if len(body) == 0 {
+	if len(body) == 0 || bytes.Equal(body, bom) { // no header: no rows
 		return nil
 	}
 	if err := b.parseHeader(body, s.plan, s.cfg.MaxFieldSize); err != nil {
