@@ -1,16 +1,12 @@
 package deobfuscate
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"scorecmdline/src/internal/stdstream"
 )
 
 var sink *Result
@@ -90,87 +86,15 @@ func readLines(tb testing.TB, path string) [][]byte {
 	return lines
 }
 
-// sharedDir finds dir under the shared folder beside the repository root,
-// walking up from the package directory, or skips.
-func sharedDir(tb testing.TB, dir string) string {
-	tb.Helper()
-	d, _ := filepath.Abs(".")
-	for {
-		p := filepath.Join(d, "..", "shared", dir)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			tb.Skipf("shared/%s (a sibling of the repository) not found", dir)
-		}
-		d = up
-	}
-}
-
 // standardLines returns the process field of the first n rows of the
-// standard stream. The generator draws rows in order from one seeded
-// generator, so one chunk of n rows is the standard stream's first n.
+// standard stream.
 func standardLines(tb testing.TB, n int) [][]byte {
 	tb.Helper()
-	gen := filepath.Join(sharedDir(tb, "bench"), "gen_input.py")
-	out := filepath.Join(tb.TempDir(), "std.chunked")
-	cmd := exec.Command("python3", gen, "-o", out, "--chunks", "1", "--rows-per-chunk", fmt.Sprint(n))
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Skipf("cannot generate the standard stream: %v: %s", err, msg)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	lines, err := processColumn(bufio.NewReader(f))
-	if err != nil {
-		tb.Fatalf("%s: %v", out, err)
+	var lines [][]byte
+	for _, row := range stdstream.Rows(tb, n) {
+		lines = append(lines, row["process"])
 	}
 	return lines
-}
-
-// processColumn reads the process column of every execute chunk's CSV
-// body: each chunk is "chunked 1.0,<metalen>,<bodylen>\n", metadata, body.
-func processColumn(r *bufio.Reader) ([][]byte, error) {
-	var lines [][]byte
-	for {
-		head, err := r.ReadString('\n')
-		if err == io.EOF && head == "" {
-			return lines, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var m, n int
-		if _, err := fmt.Sscanf(head, "chunked 1.0,%d,%d\n", &m, &n); err != nil {
-			return nil, fmt.Errorf("chunk header %q: %v", head, err)
-		}
-		buf := make([]byte, m+n)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			continue
-		}
-		recs, err := csv.NewReader(bytes.NewReader(buf[m:])).ReadAll()
-		if err != nil {
-			return nil, err
-		}
-		col := -1
-		for i, h := range recs[0] {
-			if h == "process" {
-				col = i
-			}
-		}
-		if col < 0 {
-			return nil, fmt.Errorf("no process column in %s", strings.Join(recs[0], ","))
-		}
-		for _, rec := range recs[1:] {
-			lines = append(lines, []byte(rec[col]))
-		}
-	}
 }
 
 // BenchmarkChecks compares the two checks over the stream sample's lines.

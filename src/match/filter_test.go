@@ -1,16 +1,13 @@
 package match
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"scorecmdline/src/internal/testlines"
 	"scorecmdline/src/normalize"
 )
 
@@ -64,56 +61,6 @@ func filterSets(t testing.TB) map[string]*Set {
 	}
 }
 
-// fragments are what generated lines are made of: the words of the packs
-// above in several cases, and everything normalization and the filter treat
-// specially.
-var fragments = strings.Fields(`certutil CertUtil -urlcache /urlcache urlcache -decode net NET net1 user USER
-	/add -add add localgroup administrators wmic process call create shadowcopy delete vssadmin shadows
-	bcdedit /set icacls /grant takeown /f echo set /p= for ping -n 1 -w \\pipe\ \\.\pipe\ reg schtasks
-	/create bitsadmin /transfer tool -opt ab cd foo bar baz a.b c foo.exe.bar c:\w zed q=r 2>&1 end e x ex 9
-	.exe .EXE .ex exe . .. - / : \ = , ; % $ ( ) ' 0 7 z Q xyz`)
-
-// genLine makes a line of random fragments joined by random separators.
-func genLine(r *rand.Rand) []byte {
-	seps := []string{" ", " ", " ", "", "  ", "\t", "\n", "\r\n", "&", " && ", "|", " | ", "<", ">", "^", `"`, `" "`,
-		"\u2013", "\u2212", "\xe2^\x80\x93", "-", "/", ".", ":", "\\", "=", "\x00", "\xff"}
-	var b []byte
-	n := r.IntN(60)
-	for range n {
-		b = append(b, fragments[r.IntN(len(fragments))]...)
-		b = append(b, seps[r.IntN(len(seps))]...)
-		if r.IntN(8) == 0 {
-			b = append(b, "^\""[r.IntN(2)]) // inside a word
-		}
-	}
-	return b
-}
-
-// corpusLines returns the command lines of ../shared/corpus/dev, if there.
-func corpusLines(t testing.TB) [][]byte {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "corpus", "dev", "*.jsonl"))
-	if len(files) == 0 {
-		t.Log("no corpus in ../shared/corpus/dev: generated and built-in lines only")
-	}
-	var lines [][]byte
-	for _, file := range files {
-		f, err := os.Open(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var rec struct{ Cmdline string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil {
-				lines = append(lines, []byte(rec.Cmdline))
-			}
-		}
-		f.Close()
-	}
-	return lines
-}
-
 // normalizeLines are the inputs of the normalize package's table test:
 // every case normalization treats specially.
 var normalizeLines = []string{
@@ -149,7 +96,7 @@ var normalizeLines = []string{
 
 // testLines are the lines the filter and normalizer tests run on.
 func testLines(t testing.TB, generated int) [][]byte {
-	lines := corpusLines(t)
+	lines := testlines.Corpus(t)
 	for _, tt := range sentinelTests {
 		lines = append(lines, []byte(tt.hit), []byte(tt.miss))
 	}
@@ -163,7 +110,7 @@ func testLines(t testing.TB, generated int) [][]byte {
 		[]byte("certutil -urlcache "+strings.Repeat("c", 200)), []byte(strings.Repeat("-add ", 60)))
 	r := rand.New(rand.NewPCG(1, 2))
 	for range generated {
-		lines = append(lines, genLine(r))
+		lines = append(lines, testlines.Gen(r))
 	}
 	return lines
 }
@@ -279,7 +226,7 @@ func TestFilterSound(t *testing.T) {
 func FuzzFilter(f *testing.F) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 50 {
-		f.Add(genLine(r))
+		f.Add(testlines.Gen(r))
 	}
 	f.Add([]byte(benchLine))
 	f.Add([]byte(`cmd /c c"er"tu^til -url^cache x^certutil -urlcache net.exe user x /add`))

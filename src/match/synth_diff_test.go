@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"scorecmdline/src/internal/testlines"
 	"scorecmdline/src/normalize"
 )
 
@@ -27,7 +28,7 @@ func synthSet(t testing.TB, n int) *Set {
 // synthLine makes a line of the synthetic vocabulary, so that phrases of
 // the synthetic packs are often nearly there, and now and then there.
 func synthLine(r *rand.Rand) []byte {
-	lists := [][]string{synthTools, synthSwitches, synthArgs, synthRare, fragments}
+	lists := [][]string{synthTools, synthSwitches, synthArgs, synthRare, testlines.Fragments}
 	seps := []string{" ", " ", " ", "  ", " & ", "|", "\n", `"`, "^", ".exe ", "\t"}
 	var b []byte
 	for range 1 + r.IntN(30) {

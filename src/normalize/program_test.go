@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+
+	"scorecmdline/src/internal/testlines"
 )
 
 // programLines are first words of every shape AppendProgram's fast path
@@ -20,13 +22,13 @@ var programLines = []string{
 // TestAppendProgram: the fast path gives what appendProgramSlow gives,
 // after an empty prefix and another.
 func TestAppendProgram(t *testing.T) {
-	lines := corpusLines(t)
+	lines := testlines.Corpus(t)
 	for _, l := range programLines {
 		lines = append(lines, []byte(l))
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	for range 2000 {
-		lines = append(lines, genLine(r))
+		lines = append(lines, testlines.Gen(r))
 	}
 	for _, l := range lines {
 		checkProgram(t, l)

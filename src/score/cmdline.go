@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"slices"
 	"strconv"
-	"strings"
 
 	"scorecmdline/src/event"
 	"scorecmdline/src/features"
@@ -115,23 +113,7 @@ func loadModel(fsys fs.FS, name string) (Model, error) {
 	}
 	m, err = loadLinearModel(fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w model %q (available: %s)", ErrUnknownModel, name, availableModels(fsys))
+		return nil, fmt.Errorf("%w model %q (available: %s)", ErrUnknownModel, name, available(fsys, false, ".model.toml", trainedSuffix))
 	}
 	return m, err
-}
-
-// availableModels lists the model names in fsys, keyword and trained.
-func availableModels(fsys fs.FS) string {
-	var names []string
-	for _, suffix := range []string{".model.toml", trainedSuffix} {
-		found, _ := fs.Glob(fsys, "*"+suffix)
-		for _, f := range found {
-			names = append(names, strings.TrimSuffix(f, suffix))
-		}
-	}
-	if len(names) == 0 {
-		return "none found"
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"scorecmdline/src/deobfuscate"
 	"scorecmdline/src/event"
@@ -245,12 +246,6 @@ func (e *Engine) Warnings() []string { return e.warnings }
 // Notes are lines for the log about what was loaded (counts, load times).
 func (e *Engine) Notes() []string { return e.notes }
 
-// HasModel reports whether a model is loaded (model is not none).
-func (e *Engine) HasModel() bool { return e.model != nil }
-
-// HasRules reports whether rule sets are loaded (rules is not none).
-func (e *Engine) HasRules() bool { return len(e.sets) > 0 }
-
 // Rules describes every loaded rule; Result.Hits indexes it.
 func (e *Engine) Rules() []Rule { return e.rules }
 
@@ -262,32 +257,29 @@ func (e *Engine) Prepare() {
 	}
 }
 
-// available lists the names of the lookup files with the given suffix.
-func available(fsys fs.FS, suffix string) string {
-	names, _ := fs.Glob(fsys, "*"+suffix)
+// available lists, for an error message, the lookup files with one of the
+// suffixes (names without the suffix), and with dirs the folders too.
+func available(fsys fs.FS, dirs bool, suffixes ...string) string {
+	var names []string
+	for _, suffix := range suffixes {
+		found, _ := fs.Glob(fsys, "*"+suffix)
+		for _, f := range found {
+			names = append(names, strings.TrimSuffix(f, suffix))
+		}
+	}
+	if dirs {
+		entries, _ := fs.ReadDir(fsys, ".")
+		for _, d := range entries {
+			if d.IsDir() {
+				names = append(names, d.Name())
+			}
+		}
+	}
 	if len(names) == 0 {
 		return "none found"
 	}
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n[:len(n)-len(suffix)]
-	}
-	return out
-}
-
-// availablePacks lists the TOML packs, then the Sigma packs (folders).
-func availablePacks(fsys fs.FS) string {
-	out := available(fsys, rules.PackSuffix)
-	entries, _ := fs.ReadDir(fsys, ".")
-	for _, d := range entries {
-		if d.IsDir() {
-			out += ", " + d.Name()
-		}
-	}
-	return out
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // Scorer scores one event at a time with reused scratch space; use one per

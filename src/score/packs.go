@@ -23,7 +23,7 @@ func loadTOMLPacks(fsys fs.FS, names []string) (*tomlRules, error) {
 	for _, name := range names {
 		p, err := rules.LoadPack(fsys, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w rule pack %q (available: %s)", ErrUnknownPack, name, availablePacks(fsys))
+			return nil, fmt.Errorf("%w rule pack %q (available: %s)", ErrUnknownPack, name, available(fsys, true, rules.PackSuffix))
 		}
 		if err != nil {
 			return nil, err
